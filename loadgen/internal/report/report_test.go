@@ -1,0 +1,205 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixture is a deterministic report: two endpoints, failures, an exception,
+// five chart points and a self-check timeline.
+func fixture() *Data {
+	start := time.Date(2026, 11, 27, 6, 36, 20, 0, time.UTC)
+	d := &Data{
+		Host:        "http://127.0.0.1:8001",
+		UserClasses: []string{"ApiAsyncUser"},
+		Users:       150,
+		SpawnRate:   150,
+		RunTime:     20 * time.Second,
+		Version:     "test",
+		Start:       start,
+		End:         start.Add(20 * time.Second),
+		Requests: []Row{
+			{Method: "GET", Name: "/fail", NumRequests: 20, NumFailures: 20, Avg: 3.4, Min: 1.2, Max: 9.9, Median: 3,
+				AvgContentSize: 0, RPS: 1.04, FailPerSec: 1.04, Percentiles: [8]float64{3, 3, 4, 4, 6, 8, 9, 10}},
+			{Method: "POST", Name: "/api/v1/ml/async/predict", NumRequests: 2980, Avg: 72.58, Min: 5.0, Max: 948.0, Median: 29,
+				AvgContentSize: 51, RPS: 149.25, Percentiles: [8]float64{29, 33, 38, 43, 54, 520, 920, 950}},
+			{Name: "Aggregated", Aggregated: true, NumRequests: 3000, NumFailures: 20, Avg: 72.1, Min: 1.2, Max: 948.0, Median: 29,
+				AvgContentSize: 50.66, RPS: 150.36, FailPerSec: 1.04, Percentiles: [8]float64{29, 33, 38, 43, 54, 520, 920, 950}},
+		},
+		Intended: []Row{
+			{Method: "GET", Name: "/fail", NumRequests: 20, NumFailures: 20, Avg: 3.4, Min: 1.2, Max: 9.9, Median: 3,
+				Percentiles: [8]float64{3, 3, 4, 4, 6, 8, 9, 10}},
+			{Method: "POST", Name: "/api/v1/ml/async/predict", NumRequests: 2980, Avg: 140.2, Min: 5.0, Max: 1890.0, Median: 31,
+				Percentiles: [8]float64{31, 36, 41, 50, 120, 1400, 1800, 1900}},
+			{Name: "Aggregated", Aggregated: true, NumRequests: 3000, NumFailures: 20, Avg: 139.3, Min: 1.2, Max: 1890.0, Median: 31,
+				Percentiles: [8]float64{31, 36, 41, 50, 120, 1400, 1800, 1900}},
+		},
+		Failures: []Failure{{Method: "GET", Name: "/fail", Error: "500 Server Error: Internal Server Error for url: /fail <b>", Occurrences: 20}},
+		Exceptions: []Exception{{Count: 1, Message: "ZeroDivisionError('division by zero')",
+			Traceback: "Traceback (most recent call last):\n  task x", Nodes: "local"}},
+		SelfCheck: &SelfCheck{Valid: false, MaxCPUPercent: 97.5, MaxScheduleLagMs: 12.25,
+			Warnings: []string{"CPU usage above 90% at 06:36:31"}},
+	}
+	for i := 0; i < 5; i++ {
+		t := start.Add(time.Duration(i+1) * 4 * time.Second)
+		d.History = append(d.History, Point{Time: t, Users: 150, RPS: 140 + float64(i), FailPerSec: 1,
+			P50: 29 + float64(i), P95: 500, IntendedP50: 31 + float64(i), IntendedP95: 1400})
+		d.SelfCheck.Timeline = append(d.SelfCheck.Timeline, CheckPoint{Time: t, Users: 150,
+			CPUPercent: 80 + float64(i)*4.375, MaxLagMs: 2.5 * float64(i)})
+	}
+	return d
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run `go test ./loadgen/internal/report -update` and review the diff", name)
+	}
+}
+
+func TestEmbeddedDataGolden(t *testing.T) {
+	b, err := json.MarshalIndent(EmbeddedData(fixture()), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "embedded.json", append(b, '\n'))
+}
+
+func TestWriteGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.html", buf.Bytes())
+}
+
+func TestWriteSections(t *testing.T) {
+	empty := &Data{UserClasses: []string{"ApiSyncUser"}, Requests: []Row{{Name: "Aggregated", Aggregated: true}}}
+	tests := []struct {
+		name     string
+		data     *Data
+		want     []string
+		wantNot  []string
+		ordered  []string
+		dataJSON string
+	}{
+		{
+			name: "full",
+			data: fixture(),
+			want: []string{
+				"<title>Test Report for ApiAsyncUser</title>",
+				`<tr class="total"><td class="l"></td><td class="name">Aggregated</td><td>3000</td><td>20</td><td>72</td><td>1</td><td>948</td><td>50</td><td>150.4</td><td>1.0</td></tr>`,
+				"<th>50%ile (ms)</th><th>60%ile (ms)</th>",
+				"500 Server Error: Internal Server Error for url: /fail &lt;b&gt;",
+				"NOT VALID", "CPU usage above 90% at 06:36:31",
+				`<div id="chart-check"></div>`,
+				`class="gap">1800</td>`,
+			},
+			ordered: []string{"Request Statistics", "Response Time Statistics", "Response Time from the Intended Start",
+				"Failures Statistics", "Exceptions Statistics", "<h2>Charts</h2>"},
+			wantNot: []string{"Download the Report", "http://", "https://"},
+		},
+		{
+			name:    "empty run",
+			data:    empty,
+			want:    []string{"Target Host</div><div class=\"v\" id=\"target-host\">None", "NO VERDICT", "Test Report for ApiSyncUser"},
+			wantNot: []string{"Failures Statistics", "Exceptions Statistics", "<h2>Charts</h2>", "Intended Start"},
+		},
+		{
+			name: "served with a download link",
+			data: &Data{DownloadLink: true, Host: "http://x"},
+			want: []string{`<a href="?download=1">Download the Report</a>`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, tc.data); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("report lacks %q", w)
+				}
+			}
+			// No address may be fetched: the only URLs allowed are the target
+			// host's text and the SVG namespace name.
+			body := strings.ReplaceAll(out, "http://www.w3.org/2000/svg", "")
+			if tc.data.Host != "" {
+				body = strings.ReplaceAll(body, tc.data.Host, "")
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(body, w) {
+					t.Errorf("report contains %q", w)
+				}
+			}
+			last := -1
+			for _, s := range tc.ordered {
+				i := strings.Index(out, s)
+				if i < last {
+					t.Errorf("section %q out of order", s)
+				}
+				last = i
+			}
+			if m := regexp.MustCompile(`(?i)<(script|link|img)[^>]+(src|href)=`).FindString(out); m != "" {
+				t.Errorf("report loads an external resource: %s", m)
+			}
+		})
+	}
+}
+
+func TestExpandPath(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		users          int
+		rate           float64
+		runTime        time.Duration
+	}{
+		{"no tags", "out/x.html", "out/x.html", 10, 1, time.Minute},
+		{"all tags", "out/r_{u}_{r}_{t}.html", "out/r_150_2.5_300.html", 150, 2.5, 300 * time.Second},
+		{"integer rate", "{r}", "150", 1, 150, 0},
+		{"repeated", "{u}-{u}", "3-3", 3, 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ExpandPath(tc.in, tc.users, tc.rate, tc.runTime); got != tc.want {
+				t.Errorf("ExpandPath(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChartJSONNulls(t *testing.T) {
+	nan := 0.0
+	nan /= nan
+	b, err := ChartJSON([]Point{{Time: time.Unix(10, 0), Users: 1, RPS: nan}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"rps":[null]`) {
+		t.Errorf("NaN should encode as null: %s", b)
+	}
+}

@@ -1,0 +1,171 @@
+package stats
+
+import (
+	"math/bits"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microsecond units, 1 µs .. 1 h, 3 significant digits.
+// Below 2.048 ms every microsecond has its own bucket; below 1 s a bucket is
+// at most 512 µs wide, so a percentile is never coarser than 1 ms there.
+const (
+	histLowest  = 1
+	histHighest = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+
+	// subBucketHalfCountMagnitude and subBucketHalfCount follow from
+	// histLowest=1 and histSigFigs=3 (sub-bucket count 2048).
+	subBucketHalfCountMagnitude = 10
+	subBucketHalfCount          = 1 << subBucketHalfCountMagnitude
+)
+
+// countsLen is the length of the dense counts array of a histogram with the
+// geometry above.
+var countsLen = len(newHist().Export().Counts)
+
+func newHist() *hdr.Histogram { return hdr.New(histLowest, histHighest, histSigFigs) }
+
+// micros converts a duration to the histogram's unit, clamped to its range.
+func micros(d time.Duration) int64 {
+	us := int64(d / time.Microsecond)
+	if us < 0 {
+		return 0
+	}
+	if us > histHighest {
+		return histHighest
+	}
+	return us
+}
+
+// bucket is one non-empty histogram bucket: its dense index and count.
+type bucket struct {
+	idx int32
+	n   int64
+}
+
+// sparse is a histogram as its non-empty buckets in ascending index order.
+// It is immutable once built, so snapshots can share it.
+type sparse []bucket
+
+// sparseOf extracts the non-empty buckets of h.
+func sparseOf(h *hdr.Histogram) sparse {
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	return appendSparse(nil, h.Export().Counts)
+}
+
+// appendSparse appends the non-zero counts of a dense array to dst.
+func appendSparse(dst sparse, counts []int64) sparse {
+	for i, n := range counts {
+		if n != 0 {
+			dst = append(dst, bucket{int32(i), n})
+		}
+	}
+	return dst
+}
+
+// dense is a reusable dense counts array used to sum sparse histograms.
+type dense []int64
+
+func newDense() dense { return make(dense, countsLen) }
+
+// add adds s into d.
+func (d dense) add(s sparse) {
+	for _, b := range s {
+		d[b.idx] += b.n
+	}
+}
+
+// take returns the non-zero buckets of d as a new sparse histogram and zeroes d.
+func (d dense) take() sparse {
+	var out sparse
+	for i, n := range d {
+		if n != 0 {
+			out = append(out, bucket{int32(i), n})
+			d[i] = 0
+		}
+	}
+	return out
+}
+
+// total is the number of values in s.
+func (s sparse) total() int64 {
+	var t int64
+	for _, b := range s {
+		t += b.n
+	}
+	return t
+}
+
+// lowestValueAt is the smallest value (µs) that falls into dense index idx.
+func lowestValueAt(idx int32) int64 {
+	bucketIdx := (idx >> subBucketHalfCountMagnitude) - 1
+	subBucketIdx := (idx & (subBucketHalfCount - 1)) + subBucketHalfCount
+	if bucketIdx < 0 {
+		subBucketIdx -= subBucketHalfCount
+		bucketIdx = 0
+	}
+	return int64(subBucketIdx) << uint(bucketIdx)
+}
+
+// highestValueAt is the largest value (µs) that falls into dense index idx,
+// HdrHistogram's "highest equivalent value".
+func highestValueAt(idx int32) int64 {
+	bucketIdx := (idx >> subBucketHalfCountMagnitude) - 1
+	if bucketIdx < 0 {
+		bucketIdx = 0
+	}
+	return lowestValueAt(idx) + (int64(1) << uint(bucketIdx)) - 1
+}
+
+// rank is HdrHistogram's percentile rank: the 1-based position of the value
+// at quantile q (0..1) among total values.
+func rank(q float64, total int64) int64 {
+	r := q*float64(total) + 0.5
+	if !(r >= 1) {
+		return 1
+	}
+	if r >= float64(total) {
+		return total
+	}
+	return int64(r)
+}
+
+// quantile returns the value (µs) at quantile q (0..1) of s, as
+// HdrHistogram's ValueAtQuantile does (the highest equivalent value of the
+// bucket holding the rank), or 0 for an empty histogram. total must be
+// s.total().
+func (s sparse) quantile(q float64, total int64) int64 {
+	if total <= 0 || len(s) == 0 {
+		return 0
+	}
+	if q < 0 {
+		q = 0
+	}
+	if q > 1 {
+		q = 1
+	}
+	want := rank(q, total)
+	var seen int64
+	for _, b := range s {
+		seen += b.n
+		if seen >= want {
+			if q == 0 {
+				return lowestValueAt(b.idx)
+			}
+			return highestValueAt(b.idx)
+		}
+	}
+	return highestValueAt(s[len(s)-1].idx)
+}
+
+// nextPow2 returns the smallest power of two >= n (n >= 1).
+func nextPow2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(n-1))
+}

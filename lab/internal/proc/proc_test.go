@@ -1,0 +1,132 @@
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestStop(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		hurry bool
+	}{
+		{"exits on SIGTERM", []string{"-c", "exec sleep 100"}, false},
+		{"ignores SIGTERM: SIGKILL after grace", []string{"-c", "trap '' TERM; sleep 100 & wait"}, false},
+		{"hurried: SIGKILL at once", []string{"-c", "trap '' TERM; sleep 100 & wait"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(zerolog.Nop(), 200*time.Millisecond)
+			if tc.hurry {
+				s.Hurry()
+				s.Hurry() // idempotent
+			}
+			c, err := s.Start("sleeper", "/bin/sh", tc.args, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.StopAll()
+			if Alive(c.Pid()) {
+				t.Errorf("pid %d still alive", c.Pid())
+			}
+			if out, _ := os.ReadFile("/proc/" + strconv.Itoa(c.Pid()) + "/stat"); len(out) > 0 && !strings.Contains(string(out), ") Z") {
+				t.Errorf("process still listed: %s", out)
+			}
+		})
+	}
+}
+
+// TestStopKillsGrandchildren checks that the process group goes down.
+func TestStopKillsGrandchildren(t *testing.T) {
+	s := New(zerolog.Nop(), 200*time.Millisecond)
+	var out bytes.Buffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Start("parent", "/bin/sh", []string{"-c", "sleep 100 & echo $!; wait"}, pw, &out)
+	pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 32)
+	n, _ := pr.Read(buf)
+	pr.Close()
+	grandchild, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil {
+		t.Fatalf("read grandchild pid %q: %v", buf[:n], err)
+	}
+	s.StopAll()
+	if Alive(c.Pid()) || Alive(grandchild) {
+		t.Errorf("alive after StopAll: child %v, grandchild %v", Alive(c.Pid()), Alive(grandchild))
+	}
+}
+
+func TestWaitHealthy(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/healthcheck" {
+			w.Write([]byte(`{"status":"OK"}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	s := New(zerolog.Nop(), time.Second)
+	c, err := s.Start("sleeper", "/bin/sh", []string{"-c", "exec sleep 100"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.StopAll()
+	ctx := context.Background()
+	if err := WaitHealthy(ctx, c, srv.URL+"/api/v1/healthcheck", 5*time.Second); err != nil {
+		t.Errorf("healthy server: %v", err)
+	}
+	err = WaitHealthy(ctx, c, srv.URL+"/missing", 300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "sleeper") || !strings.Contains(err.Error(), "not healthy within") {
+		t.Errorf("got %v, want a timeout naming the service", err)
+	}
+}
+
+func TestWaitHealthyChildExits(t *testing.T) {
+	s := New(zerolog.Nop(), time.Second)
+	c, err := s.Start("quitter", "/bin/sh", []string{"-c", "exit 3"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.StopAll()
+	err = WaitHealthy(context.Background(), c, "http://127.0.0.1:1/api/v1/healthcheck", time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "quitter") || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("got %v, want an error saying quitter exited", err)
+	}
+}
+
+func TestCheckPorts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	err = CheckPorts("127.0.0.1", []Port{{"sync scoring", taken}})
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), strconv.Itoa(taken)) || !strings.Contains(err.Error(), "sync scoring") {
+		t.Errorf("got %v, want an error naming port %d and the service", err, taken)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	if err := CheckPorts("127.0.0.1", []Port{{"a", 1}, {"b", 1}}); err == nil {
+		t.Error("duplicate port accepted")
+	}
+}

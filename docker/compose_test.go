@@ -1,0 +1,379 @@
+package docker_test
+
+import (
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// loadCompose loads docker-compose.yml the way `docker compose` would, but hermetically:
+// the environment is exactly env (nothing from the test's own environment, no .env file),
+// only local files are read, and nothing is pulled.
+func loadCompose(t *testing.T, env map[string]string, profiles ...string) *types.Project {
+	t.Helper()
+	root := repoRoot(t)
+	details := types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
+		Environment: types.Mapping(env),
+	}
+	p, err := loader.LoadWithContext(t.Context(), details, func(o *loader.Options) {
+		o.Profiles = profiles
+		o.ResourceLoaders = nil // local files only: no git/oci includes
+	})
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+// service describes what docker-compose.yml must say about one service.
+type service struct {
+	port      uint32            // published and listened-on port (0: not published)
+	sub       string            // targets subcommand
+	flags     map[string]string // flags the command must carry, with values
+	dependsOn []string          // all with condition service_healthy
+}
+
+// wantServices follows Contract 1 and the lab's defaults (workers 8, backlog 2048,
+// loops 1, model delay 40ms-50ms, fanout 2), with the seed's ports.
+var wantServices = map[string]service{
+	"redis": {},
+	"sync-model": {port: 5000, sub: "model", flags: map[string]string{
+		"--style": "blocking", "--framework": "echo", "--route": "sync", "--addr": "0.0.0.0:5000",
+		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
+	"sync-scoring": {port: 5001, sub: "scoring", dependsOn: []string{"redis", "sync-model"}, flags: map[string]string{
+		"--style": "blocking", "--framework": "echo", "--route": "sync", "--addr": "0.0.0.0:5001",
+		"--model-url": "http://sync-model:5000", "--feature-store": "redis://redis:6379",
+		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
+	"async-model": {port: 8000, sub: "model", flags: map[string]string{
+		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8000",
+		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
+	"async-scoring": {port: 8001, sub: "scoring", dependsOn: []string{"redis", "async-model"}, flags: map[string]string{
+		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8001",
+		"--model-url": "http://async-model:8000", "--feature-store": "redis://redis:6379",
+		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
+}
+
+// flagMap turns `--k=v` and `--k v` arguments into a map (a bare --k maps to "").
+// A flag given twice is an error: which one wins would depend on the parser.
+func flagMap(t *testing.T, args []string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "--") {
+			t.Fatalf("unexpected positional argument %q in %q", a, args)
+		}
+		k, v, ok := strings.Cut(a, "=")
+		if !ok && i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
+			v = args[i+1]
+			i++
+		}
+		if _, dup := m[k]; dup {
+			t.Fatalf("flag %s given twice in %q", k, args)
+		}
+		m[k] = v
+	}
+	return m
+}
+
+func TestComposeServices(t *testing.T) {
+	p := loadCompose(t, nil)
+	if p.Name != "predictlab" {
+		t.Errorf("project name = %q, want predictlab", p.Name)
+	}
+	if got, want := slices.Sorted(maps.Keys(p.Services)), slices.Sorted(maps.Keys(wantServices)); !slices.Equal(got, want) {
+		t.Errorf("services without profiles = %q, want %q", got, want)
+	}
+	if _, ok := p.DisabledServices["lab"]; !ok {
+		t.Errorf("lab must exist and be disabled without its profile; disabled = %q", slices.Sorted(maps.Keys(p.DisabledServices)))
+	}
+
+	df := loadDockerfile(t)
+	bins := runtimeBinaries(t, df)
+	entrypoint := ""
+	for _, in := range df.Stages[len(df.Stages)-1].Instr {
+		if in.Cmd == "ENTRYPOINT" {
+			entrypoint = in.Args
+		}
+	}
+	if entrypoint != `["/usr/local/bin/targets"]` {
+		t.Fatalf(`image ENTRYPOINT = %s; the services' commands assume ["/usr/local/bin/targets"]`, entrypoint)
+	}
+
+	for name, want := range wantServices {
+		t.Run(name, func(t *testing.T) {
+			s := p.Services[name]
+			if len(s.Profiles) != 0 {
+				t.Errorf("profiles = %q, want none", s.Profiles)
+			}
+
+			// Dependencies: exactly the wanted ones, each waiting for a healthy service.
+			if got := slices.Sorted(maps.Keys(s.DependsOn)); !slices.Equal(got, slices.Sorted(slices.Values(want.dependsOn))) {
+				t.Errorf("depends_on = %q, want %q", got, want.dependsOn)
+			}
+			for dep, d := range s.DependsOn {
+				if d.Condition != types.ServiceConditionHealthy {
+					t.Errorf("depends_on %s: condition %q, want %s", dep, d.Condition, types.ServiceConditionHealthy)
+				}
+			}
+
+			if name == "redis" {
+				if !strings.HasPrefix(s.Image, "redis:") || s.Build != nil {
+					t.Errorf("redis: image %q build %v, want the official redis image", s.Image, s.Build)
+				}
+				if hc := s.HealthCheck; hc == nil || !slices.Equal(hc.Test, types.HealthCheckTest{"CMD", "redis-cli", "ping"}) {
+					t.Errorf("redis healthcheck = %+v, want redis-cli ping", hc)
+				}
+				return
+			}
+
+			// One image, built from docker/Dockerfile; its entrypoint is targets.
+			if s.Image != "predictlab:local" || s.Build == nil {
+				t.Fatalf("image %q build %+v, want predictlab:local built from docker/Dockerfile", s.Image, s.Build)
+			}
+			if len(s.Entrypoint) != 0 {
+				t.Errorf("entrypoint = %q, want the image's (targets)", s.Entrypoint)
+			}
+			if len(s.Command) == 0 || s.Command[0] != want.sub {
+				t.Fatalf("command = %q, want targets %s ...", s.Command, want.sub)
+			}
+			flags := flagMap(t, s.Command[1:])
+			for k, v := range want.flags {
+				if flags[k] != v {
+					t.Errorf("command %s = %q, want %q", k, flags[k], v)
+				}
+			}
+			for k := range flags {
+				if _, ok := want.flags[k]; !ok {
+					t.Errorf("command has unexpected flag %s=%q", k, flags[k])
+				}
+			}
+
+			// Healthcheck: the targets healthcheck subcommand on the service's own port.
+			hc := s.HealthCheck
+			wantTest := types.HealthCheckTest{"CMD", "/usr/local/bin/targets", "healthcheck",
+				"http://127.0.0.1:" + strconv.Itoa(int(want.port)) + "/api/v1/healthcheck"}
+			if hc == nil || !slices.Equal(hc.Test, wantTest) {
+				t.Fatalf("healthcheck = %+v, want test %q", hc, wantTest)
+			}
+			if !slices.Contains(bins, hc.Test[1]) {
+				t.Errorf("healthcheck runs %s, which the image does not install (%q)", hc.Test[1], bins)
+			}
+			if hc.Timeout == nil || time.Duration(*hc.Timeout) <= 2*time.Second {
+				t.Errorf("healthcheck timeout = %v, want more than the subcommand's own 2 s", hc.Timeout)
+			}
+			if hc.Interval == nil || hc.Retries == nil || *hc.Retries == 0 {
+				t.Errorf("healthcheck interval %v retries %v: want both set", hc.Interval, hc.Retries)
+			}
+		})
+	}
+}
+
+// TestComposeURLsPointAtServices checks every URL in a command names a compose service
+// and the port that service listens on.
+func TestComposeURLsPointAtServices(t *testing.T) {
+	p := loadCompose(t, nil, "lab")
+	listen := map[string]string{"redis": "6379"}
+	for name, s := range p.Services {
+		if addr := flagValue(s.Command, "--addr"); addr != "" {
+			_, port, _ := strings.Cut(addr, ":")
+			listen[name] = port
+		}
+	}
+	for name, s := range p.Services {
+		for _, a := range s.Command {
+			_, v, _ := strings.Cut(a, "=")
+			u, err := url.Parse(v)
+			if err != nil || u.Host == "" {
+				continue
+			}
+			if port, ok := listen[u.Hostname()]; !ok || port != u.Port() {
+				t.Errorf("%s: %s: no service %q listening on port %s (listening: %v)", name, a, u.Hostname(), u.Port(), listen)
+			}
+		}
+	}
+}
+
+// flagValue returns the value of --name=value in args, or "".
+func flagValue(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestComposePublishedPorts checks that exactly the four APIs are published, each on the
+// port it listens on, on 127.0.0.1 by default and on PREDICTLAB_PUBLISH_IP when set.
+func TestComposePublishedPorts(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		hostIP string
+	}{
+		{"default", nil, "127.0.0.1"},
+		{"all interfaces", map[string]string{"PREDICTLAB_PUBLISH_IP": "0.0.0.0"}, "0.0.0.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := loadCompose(t, tt.env, "lab")
+			published := map[string]uint32{}
+			for name, s := range p.Services {
+				for _, port := range s.Ports {
+					if port.Published == "" {
+						t.Errorf("%s: port %d exposed on a random host port", name, port.Target)
+						continue
+					}
+					published[name+":"+port.Published] = port.Target
+					if port.HostIP != tt.hostIP || port.Protocol != "tcp" {
+						t.Errorf("%s: port %s on %q/%s, want %s/tcp", name, port.Published, port.HostIP, port.Protocol, tt.hostIP)
+					}
+				}
+			}
+			want := map[string]uint32{}
+			for name, s := range wantServices {
+				if s.port != 0 {
+					want[name+":"+strconv.Itoa(int(s.port))] = s.port
+				}
+			}
+			if !maps.Equal(published, want) {
+				t.Errorf("published ports = %v, want exactly %v", published, want)
+			}
+		})
+	}
+}
+
+// TestComposeLab checks the lab service: only under its profile, the experiments against
+// the compose services with --external, results into ./output through a bind mount, as
+// a non-root user.
+func TestComposeLab(t *testing.T) {
+	tests := []struct {
+		name              string
+		env               map[string]string
+		user, out, profle string
+	}{
+		{"defaults", nil, "65532:65532", "/output/docker", "full"},
+		{"from make docker-lab", map[string]string{
+			"PREDICTLAB_UID": "1000", "PREDICTLAB_GID": "1001",
+			"PREDICTLAB_RUN": "docker-20261127-081500", "PREDICTLAB_PROFILE": "quick"},
+			"1000:1001", "/output/docker-20261127-081500", "quick"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := repoRoot(t)
+			p := loadCompose(t, tt.env, "lab")
+			lab, ok := p.Services["lab"]
+			if !ok {
+				t.Fatal("no lab service with profile lab")
+			}
+			if !slices.Equal(lab.Profiles, []string{"lab"}) {
+				t.Errorf("profiles = %q, want [lab]", lab.Profiles)
+			}
+			if lab.Image != "predictlab:local" || lab.Build == nil {
+				t.Errorf("image %q build %+v, want predictlab:local built from docker/Dockerfile", lab.Image, lab.Build)
+			}
+			if !slices.Equal(lab.Entrypoint, types.ShellCommand{"/usr/local/bin/lab"}) {
+				t.Errorf("entrypoint = %q, want [/usr/local/bin/lab]", lab.Entrypoint)
+			}
+			if len(lab.Command) == 0 || lab.Command[0] != "run" {
+				t.Fatalf("command = %q, want lab run ...", lab.Command)
+			}
+			flags := flagMap(t, lab.Command[1:])
+			for k, v := range map[string]string{
+				"--external":    "",
+				"--sync-url":    "http://sync-scoring:5001",
+				"--async-url":   "http://async-scoring:8001",
+				"--out":         tt.out,
+				"--profile":     tt.profle,
+				"--loadgen-bin": "/usr/local/bin/loadgen",
+				"--targets-bin": "/usr/local/bin/targets",
+			} {
+				if got, ok := flags[k]; !ok || got != v {
+					t.Errorf("command %s = %q (present %v), want %q", k, got, ok, v)
+				}
+			}
+			bins := runtimeBinaries(t, loadDockerfile(t))
+			for _, b := range []string{lab.Entrypoint[0], flags["--loadgen-bin"], flags["--targets-bin"]} {
+				if !slices.Contains(bins, b) {
+					t.Errorf("%s is not installed in the image (%q)", b, bins)
+				}
+			}
+
+			if uid, _, _ := strings.Cut(lab.User, ":"); lab.User != tt.user || uid == "0" || uid == "root" {
+				t.Errorf("user = %q, want %q (non-root)", lab.User, tt.user)
+			}
+			var mounted bool
+			for _, v := range lab.Volumes {
+				if v.Target != "/output" {
+					continue
+				}
+				mounted = true
+				if v.Type != types.VolumeTypeBind || v.Source != filepath.Join(root, "output") || v.ReadOnly {
+					t.Errorf("/output volume = %+v, want a writable bind mount of ./output", v)
+				}
+			}
+			if !mounted {
+				t.Errorf("no volume on /output; volumes = %+v", lab.Volumes)
+			}
+			if !strings.HasPrefix(flags["--out"], "/output/") {
+				t.Errorf("--out %q is not under the /output mount", flags["--out"])
+			}
+
+			for _, dep := range []string{"sync-scoring", "async-scoring"} {
+				if d, ok := lab.DependsOn[dep]; !ok || d.Condition != types.ServiceConditionHealthy {
+					t.Errorf("depends_on %s = %+v (present %v), want service_healthy", dep, d, ok)
+				}
+			}
+			if len(lab.Ports) != 0 {
+				t.Errorf("lab publishes ports %+v, want none", lab.Ports)
+			}
+		})
+	}
+}
+
+// TestComposeBuildContexts checks every build context and Dockerfile exists, and that the
+// build arguments stamp the version.
+func TestComposeBuildContexts(t *testing.T) {
+	p := loadCompose(t, map[string]string{"PREDICTLAB_VERSION": "v1.2.3", "PREDICTLAB_COMMIT": "abc1234"}, "lab")
+	built := 0
+	for name, s := range p.Services {
+		if s.Build == nil {
+			continue
+		}
+		built++
+		ctx := s.Build.Context
+		if !filepath.IsAbs(ctx) {
+			ctx = filepath.Join(p.WorkingDir, ctx)
+		}
+		if fi, err := os.Stat(ctx); err != nil || !fi.IsDir() {
+			t.Errorf("%s: build context %s: not a directory (%v)", name, ctx, err)
+		}
+		dockerfile := s.Build.Dockerfile
+		if !filepath.IsAbs(dockerfile) {
+			dockerfile = filepath.Join(ctx, dockerfile)
+		}
+		if _, err := os.Stat(dockerfile); err != nil {
+			t.Errorf("%s: dockerfile: %v", name, err)
+		}
+		for k, want := range map[string]string{"VERSION": "v1.2.3", "COMMIT": "abc1234"} {
+			if got := s.Build.Args[k]; got == nil || *got != want {
+				t.Errorf("%s: build arg %s = %v, want %q", name, k, got, want)
+			}
+		}
+	}
+	if built != len(wantServices) { // four services and the lab; redis is pulled
+		t.Errorf("%d services are built, want %d", built, len(wantServices))
+	}
+}

@@ -6,7 +6,7 @@ LAB_ARGS ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test lab targets bench fmt vet clean
+.PHONY: all build test lab targets bench fmt vet clean up down docker-build docker-lab
 
 all: build
 
@@ -33,6 +33,29 @@ targets: build
 ## bench: Go benchmarks (performance figures live here, never in tests)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+## Docker (needs a Docker engine with BuildKit; see README "With Docker")
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DOCKER_ENV = PREDICTLAB_VERSION=$(VERSION) PREDICTLAB_COMMIT=$(COMMIT)
+
+## up: build the image, start redis and the four services (ports 5000 5001 8000 8001) in the foreground
+up:
+	$(DOCKER_ENV) $(COMPOSE) up --build
+
+## down: stop and remove the compose containers (the lab's too)
+down:
+	$(COMPOSE) --profile lab down --remove-orphans
+
+## docker-build: build the image predictlab:local from docker/Dockerfile
+docker-build:
+	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t predictlab:local .
+
+## docker-lab: the experiments in a container against the compose services (PROFILE=...); results in output/docker-<UTC time>
+docker-lab: docker-build
+	@mkdir -p output
+	$(DOCKER_ENV) PREDICTLAB_UID=$$(id -u) PREDICTLAB_GID=$$(id -g) PREDICTLAB_PROFILE=$(PROFILE) \
+	PREDICTLAB_RUN=docker-$$(date -u +%Y%m%d-%H%M%S) $(COMPOSE) --profile lab run --rm lab
 
 fmt:
 	gofmt -w $$(find . -name '*.go' -not -path './.git/*')

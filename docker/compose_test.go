@@ -377,3 +377,41 @@ func TestComposeBuildContexts(t *testing.T) {
 		t.Errorf("%d services are built, want %d", built, len(wantServices))
 	}
 }
+
+// TestMakefileDockerTargets checks the Makefile's Docker targets say what the README says.
+func TestMakefileDockerTargets(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipes := map[string]string{} // target → its recipe lines, joined
+	var cur string
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case strings.HasPrefix(line, "\t") && cur != "":
+			recipes[cur] += line
+		case strings.Contains(line, ":") && !strings.HasPrefix(line, "#") && !strings.Contains(line, "="):
+			cur, _, _ = strings.Cut(line, ":")
+			recipes[cur] += ""
+		default:
+			cur = ""
+		}
+	}
+	for target, want := range map[string][]string{
+		"up":           {"$(COMPOSE) up --build"},
+		"down":         {"$(COMPOSE) --profile lab down"},
+		"docker-build": {"-f docker/Dockerfile", "VERSION=$(VERSION)", "COMMIT=$(COMMIT)", "-t predictlab:local"},
+		"docker-lab":   {"mkdir -p output", "PREDICTLAB_UID=$$(id -u)", "$(COMPOSE) --profile lab run --rm lab"},
+	} {
+		r, ok := recipes[target]
+		if !ok {
+			t.Errorf("Makefile has no %s target", target)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(r, w) {
+				t.Errorf("make %s: recipe lacks %q:\n%s", target, w, r)
+			}
+		}
+	}
+}

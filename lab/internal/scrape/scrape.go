@@ -1,0 +1,229 @@
+// Package scrape samples the targets' Prometheus /metrics once per interval
+// and turns the samples into per-second series of server internals: workers
+// busy and queue length for a blocking service, loop busy ratio and lag for
+// an event loop.
+package scrape
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Metric names (Contract 1).
+const (
+	Inflight         = "predictlab_inflight_requests"
+	WorkersBusy      = "predictlab_workers_busy"
+	WorkersTotal     = "predictlab_workers_total"
+	QueueLength      = "predictlab_queue_length"
+	LoopBusyRatio    = "predictlab_loop_busy_ratio"
+	LoopBusySeconds  = "predictlab_loop_busy_seconds_total"
+	LoopRunqueue     = "predictlab_loop_runqueue_length"
+	LoopLagSum       = "predictlab_loop_lag_seconds_sum"
+	LoopLagCount     = "predictlab_loop_lag_seconds_count"
+	QueueWaitSum     = "predictlab_queue_wait_seconds_sum"
+	QueueWaitCount   = "predictlab_queue_wait_seconds_count"
+	RequestsCount    = "predictlab_request_duration_seconds_count"
+	RequestsDuration = "predictlab_request_duration_seconds_sum"
+)
+
+// Parse reads the Prometheus text exposition format and returns, for each
+// metric name, the sum of its samples over all label sets. Histogram
+// buckets are skipped; _sum and _count are kept. Malformed lines are skipped.
+func Parse(r io.Reader) (map[string]float64, error) {
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest := line, ""
+		if i := strings.IndexAny(line, "{ \t"); i >= 0 {
+			name, rest = line[:i], line[i:]
+		} else {
+			continue
+		}
+		if strings.HasSuffix(name, "_bucket") {
+			continue
+		}
+		if strings.HasPrefix(rest, "{") {
+			j := closingBrace(rest)
+			if j < 0 {
+				continue
+			}
+			rest = rest[j+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil || math.IsNaN(v) {
+			continue
+		}
+		out[name] += v
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("parse metrics: %w", err)
+	}
+	return out, nil
+}
+
+// closingBrace finds the '}' ending a label set, skipping quoted values.
+func closingBrace(s string) int {
+	inQuote, esc := false, false
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case esc:
+			esc = false
+		case c == '\\' && inQuote:
+			esc = true
+		case c == '"':
+			inQuote = !inQuote
+		case c == '}' && !inQuote:
+			return i
+		}
+	}
+	return -1
+}
+
+// Sample is one scrape.
+type Sample struct {
+	Time   time.Time
+	Values map[string]float64
+}
+
+// Scraper samples one service's /metrics.
+type Scraper struct {
+	// Service names the scraped service (e.g. "sync scoring").
+	Service string
+	// URL is the full metrics URL.
+	URL      string
+	Interval time.Duration
+	Client   *http.Client
+}
+
+// Run scrapes every Interval until ctx ends and returns the samples taken.
+// Failed scrapes are skipped (a busy server may miss one).
+func (s Scraper) Run(ctx context.Context) []Sample {
+	client := s.Client
+	if client == nil {
+		client = &http.Client{Timeout: s.Interval}
+	}
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	var out []Sample
+	for {
+		if v, err := s.once(ctx, client); err == nil {
+			out = append(out, Sample{Time: time.Now(), Values: v})
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-t.C:
+		}
+	}
+}
+
+func (s Scraper) once(ctx context.Context, client *http.Client) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: status %d", s.URL, resp.StatusCode)
+	}
+	return Parse(resp.Body)
+}
+
+// Point is one second of server internals. Fields a style does not export
+// are NaN.
+type Point struct {
+	Time         float64 `json:"t"` // Unix seconds
+	Inflight     float64 `json:"inflight"`
+	WorkersBusy  float64 `json:"workers_busy"`
+	WorkersTotal float64 `json:"workers_total"`
+	QueueLength  float64 `json:"queue_length"`
+	// QueueWaitMS is the mean queue wait of requests that left the queue
+	// since the previous sample.
+	QueueWaitMS float64 `json:"queue_wait_ms"`
+	// LoopBusy is the loop busy ratio (0..1 per loop).
+	LoopBusy     float64 `json:"loop_busy"`
+	LoopRunqueue float64 `json:"loop_runqueue"`
+	// LoopLagMS is the mean loop lag measured since the previous sample.
+	LoopLagMS float64 `json:"loop_lag_ms"`
+	// RPS is requests finished per second since the previous sample.
+	RPS float64 `json:"rps"`
+	// LoopCPUPerReqMS is loop busy time per finished request since the
+	// previous sample (NaN without requests).
+	LoopCPUPerReqMS float64 `json:"loop_cpu_per_req_ms"`
+}
+
+// Series turns samples into per-interval points (the first sample only
+// seeds the differences).
+func Series(samples []Sample) []Point {
+	var out []Point
+	for i := 1; i < len(samples); i++ {
+		a, b := samples[i-1], samples[i]
+		dt := b.Time.Sub(a.Time).Seconds()
+		if dt <= 0 {
+			continue
+		}
+		get := func(m map[string]float64, k string) float64 {
+			if v, ok := m[k]; ok {
+				return v
+			}
+			return math.NaN()
+		}
+		diff := func(k string) float64 { return get(b.Values, k) - get(a.Values, k) }
+		ratio := func(num, den string, scale float64) float64 {
+			d := diff(den)
+			if !(d > 0) {
+				return math.NaN()
+			}
+			return diff(num) / d * scale
+		}
+		p := Point{Time: float64(b.Time.UnixNano()) / 1e9,
+			Inflight:     get(b.Values, Inflight),
+			WorkersBusy:  get(b.Values, WorkersBusy),
+			WorkersTotal: get(b.Values, WorkersTotal),
+			QueueLength:  get(b.Values, QueueLength),
+			QueueWaitMS:  ratio(QueueWaitSum, QueueWaitCount, 1000),
+			LoopBusy:     get(b.Values, LoopBusyRatio),
+			LoopRunqueue: get(b.Values, LoopRunqueue),
+			LoopLagMS:    ratio(LoopLagSum, LoopLagCount, 1000),
+			RPS:          diff(RequestsCount) / dt,
+		}
+		p.LoopCPUPerReqMS = ratio(LoopBusySeconds, RequestsCount, 1000)
+		out = append(out, p)
+	}
+	return out
+}
+
+// Delta is a counter's increase from the first to the last sample (NaN
+// when it is missing).
+func Delta(samples []Sample, name string) float64 {
+	if len(samples) < 2 {
+		return math.NaN()
+	}
+	a, okA := samples[0].Values[name]
+	b, okB := samples[len(samples)-1].Values[name]
+	if !okA || !okB {
+		return math.NaN()
+	}
+	return b - a
+}

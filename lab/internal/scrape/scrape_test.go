@@ -1,0 +1,107 @@
+package scrape
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const exposition = `# HELP predictlab_workers_busy Workers busy.
+# TYPE predictlab_workers_busy gauge
+predictlab_workers_busy{service="scoring"} 5
+predictlab_workers_total 8
+predictlab_queue_length 12
+predictlab_loop_lag_seconds_bucket{le="0.005"} 3
+predictlab_loop_lag_seconds_sum 0.25
+predictlab_loop_lag_seconds_count 10
+predictlab_request_duration_seconds_count{route="/api/v1/ml/sync/predict",code="200"} 100
+predictlab_request_duration_seconds_count{route="/x",code="404"} 2
+go_info{version="go1.26 {odd}"} 1
+bad_line
+nan_metric NaN
+`
+
+func TestParse(t *testing.T) {
+	m, err := Parse(strings.NewReader(exposition))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		want float64
+	}{
+		{WorkersBusy, 5}, {WorkersTotal, 8}, {QueueLength, 12}, {LoopLagSum, 0.25}, {LoopLagCount, 10},
+		{RequestsCount, 102}, {"go_info", 1},
+	}
+	for _, tc := range tests {
+		if got := m[tc.name]; got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, absent := range []string{"predictlab_loop_lag_seconds_bucket", "bad_line", "nan_metric"} {
+		if _, ok := m[absent]; ok {
+			t.Errorf("%s should be skipped", absent)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(exposition)
+	f.Add(`a{b="}"} 1`)
+	f.Add("x 1 123\n{")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, _ := Parse(strings.NewReader(s))
+		for k, v := range m {
+			if math.IsNaN(v) {
+				t.Errorf("%s is NaN", k)
+			}
+		}
+	})
+}
+
+func TestSeries(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	samples := []Sample{
+		{Time: t0, Values: map[string]float64{LoopBusySeconds: 1, RequestsCount: 100, LoopBusyRatio: 0.1, LoopLagSum: 0, LoopLagCount: 0}},
+		{Time: t0.Add(time.Second), Values: map[string]float64{LoopBusySeconds: 1.75, RequestsCount: 200, LoopBusyRatio: 0.75, LoopLagSum: 0.02, LoopLagCount: 10}},
+	}
+	s := Series(samples)
+	if len(s) != 1 {
+		t.Fatalf("got %d points, want 1", len(s))
+	}
+	p := s[0]
+	if p.RPS != 100 || math.Abs(p.LoopCPUPerReqMS-7.5) > 1e-9 || p.LoopBusy != 0.75 || math.Abs(p.LoopLagMS-2) > 1e-9 {
+		t.Errorf("got %+v", p)
+	}
+	if !math.IsNaN(p.WorkersBusy) {
+		t.Errorf("workers busy = %v, want NaN for an event loop", p.WorkersBusy)
+	}
+	if d := Delta(samples, RequestsCount); d != 100 {
+		t.Errorf("delta = %v, want 100", d)
+	}
+}
+
+func TestScraperRun(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %d\n", RequestsCount, n.Add(1))
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan []Sample)
+	go func() { done <- Scraper{Service: "x", URL: srv.URL, Interval: 10 * time.Millisecond}.Run(ctx) }()
+	for n.Load() < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	samples := <-done
+	if len(samples) < 3 {
+		t.Errorf("got %d samples, want ≥ 3", len(samples))
+	}
+}

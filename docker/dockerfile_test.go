@@ -518,7 +518,11 @@ func TestDockerfileGoBuild(t *testing.T) {
 		outb, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil {
-			t.Fatalf("line %d: %s: %v\n%s", run.Line, strings.Join(words, " "), err, outb)
+			hint := ""
+			if strings.Contains(string(outb), "GOPROXY=off") {
+				hint = "\n(this test builds offline: run `go mod download` first, as .ci/run does)"
+			}
+			t.Fatalf("line %d: %s: %v\n%s%s", run.Line, strings.Join(words, " "), err, outb, hint)
 		}
 		t.Logf("line %d: %s (%s)", run.Line, strings.Join(words, " "), time.Since(start).Round(time.Millisecond))
 

@@ -308,6 +308,9 @@ func parseStatusLine(line []byte) (status int, reason string, minor int, ok bool
 		}
 		status = status*10 + int(ch-'0')
 	}
+	if status < 100 {
+		return 0, "", 0, false
+	}
 	if len(line) > 12 {
 		if line[12] != ' ' {
 			return 0, "", 0, false

@@ -63,8 +63,8 @@ type Header struct{ Key, Value string }
 type Request struct {
 	// Method and URL are the request's method and full URL (for error texts).
 	Method, URL string
-	raw        []byte
-	head       bool
+	raw         []byte
+	head        bool
 }
 
 // UserAgent is sent with every request unless a header overrides it.

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"predictlab/lab/internal/jsonnum"
 )
 
 // Point is one row of a stats history (the Aggregated row of one second).
@@ -62,14 +64,14 @@ func (c Config) Validate() error {
 
 // Step is the rule evaluated over one window.
 type Step struct {
-	Time      float64 `json:"time"`       // end of the window (Unix seconds)
-	UsersNow  int     `json:"users_now"`  // users at the end of the window
-	Users     int     `json:"users"`      // users when the window's requests were sent (shifted back)
-	Offered   float64 `json:"offered"`    // req/s the users offered (shifted window)
-	Completed float64 `json:"completed"`  // req/s completed in the window
-	LatencyMS float64 `json:"latency_ms"` // mean latency of the window's completions
-	MedianMS  float64 `json:"median_ms"`  // the history's median cell at the end of the window (NaN = N/A)
-	OK        bool    `json:"ok"`         // Completed ≥ Threshold × Offered
+	Time      float64       `json:"time"`       // end of the window (Unix seconds)
+	UsersNow  int           `json:"users_now"`  // users at the end of the window
+	Users     int           `json:"users"`      // users when the window's requests were sent (shifted back)
+	Offered   float64       `json:"offered"`    // req/s the users offered (shifted window)
+	Completed float64       `json:"completed"`  // req/s completed in the window
+	LatencyMS float64       `json:"latency_ms"` // mean latency of the window's completions
+	MedianMS  jsonnum.Float `json:"median_ms"`  // the history's median cell at the end of the window (NaN = N/A)
+	OK        bool          `json:"ok"`         // Completed ≥ Threshold × Offered
 }
 
 // Result is the outcome of Find.
@@ -137,8 +139,8 @@ func Find(points []Point, c Config) (Result, error) {
 	if best >= 0 {
 		r.At = r.Steps[best]
 		r.MedianMS = r.At.LatencyMS
-		if len(points) > 0 && points[0].Current && !math.IsNaN(r.At.MedianMS) && r.At.MedianMS > 0 {
-			r.MedianMS = r.At.MedianMS
+		if len(points) > 0 && points[0].Current && r.At.MedianMS.Valid() && r.At.MedianMS > 0 {
+			r.MedianMS = float64(r.At.MedianMS)
 			r.MedianKind = "current median (10 s window)"
 		}
 	}
@@ -186,7 +188,7 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 			continue
 		}
 		s := Step{Time: b.Time, UsersNow: b.Users, Users: usersAt(points, b.Time-lag),
-			Offered: offered, Completed: dn / dt, LatencyMS: lat, MedianMS: b.MedianMS}
+			Offered: offered, Completed: dn / dt, LatencyMS: lat, MedianMS: jsonnum.Float(b.MedianMS)}
 		s.OK = s.Completed >= threshold*s.Offered
 		steps = append(steps, s)
 	}

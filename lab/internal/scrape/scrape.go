@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"predictlab/lab/internal/jsonnum"
 )
 
 // Metric names (Contract 1).
@@ -153,24 +155,24 @@ func (s Scraper) once(ctx context.Context, client *http.Client) (map[string]floa
 // Point is one second of server internals. Fields a style does not export
 // are NaN.
 type Point struct {
-	Time         float64 `json:"t"` // Unix seconds
-	Inflight     float64 `json:"inflight"`
-	WorkersBusy  float64 `json:"workers_busy"`
-	WorkersTotal float64 `json:"workers_total"`
-	QueueLength  float64 `json:"queue_length"`
+	Time         float64       `json:"t"` // Unix seconds
+	Inflight     jsonnum.Float `json:"inflight"`
+	WorkersBusy  jsonnum.Float `json:"workers_busy"`
+	WorkersTotal jsonnum.Float `json:"workers_total"`
+	QueueLength  jsonnum.Float `json:"queue_length"`
 	// QueueWaitMS is the mean queue wait of requests that left the queue
 	// since the previous sample.
-	QueueWaitMS float64 `json:"queue_wait_ms"`
+	QueueWaitMS jsonnum.Float `json:"queue_wait_ms"`
 	// LoopBusy is the loop busy ratio (0..1 per loop).
-	LoopBusy     float64 `json:"loop_busy"`
-	LoopRunqueue float64 `json:"loop_runqueue"`
+	LoopBusy     jsonnum.Float `json:"loop_busy"`
+	LoopRunqueue jsonnum.Float `json:"loop_runqueue"`
 	// LoopLagMS is the mean loop lag measured since the previous sample.
-	LoopLagMS float64 `json:"loop_lag_ms"`
+	LoopLagMS jsonnum.Float `json:"loop_lag_ms"`
 	// RPS is requests finished per second since the previous sample.
-	RPS float64 `json:"rps"`
+	RPS jsonnum.Float `json:"rps"`
 	// LoopCPUPerReqMS is loop busy time per finished request since the
 	// previous sample (NaN without requests).
-	LoopCPUPerReqMS float64 `json:"loop_cpu_per_req_ms"`
+	LoopCPUPerReqMS jsonnum.Float `json:"loop_cpu_per_req_ms"`
 }
 
 // Series turns samples into per-interval points (the first sample only
@@ -183,19 +185,19 @@ func Series(samples []Sample) []Point {
 		if dt <= 0 {
 			continue
 		}
-		get := func(m map[string]float64, k string) float64 {
+		get := func(m map[string]float64, k string) jsonnum.Float {
 			if v, ok := m[k]; ok {
-				return v
+				return jsonnum.Float(v)
 			}
-			return math.NaN()
+			return jsonnum.NaN()
 		}
-		diff := func(k string) float64 { return get(b.Values, k) - get(a.Values, k) }
-		ratio := func(num, den string, scale float64) float64 {
+		diff := func(k string) jsonnum.Float { return get(b.Values, k) - get(a.Values, k) }
+		ratio := func(num, den string, scale float64) jsonnum.Float {
 			d := diff(den)
 			if !(d > 0) {
-				return math.NaN()
+				return jsonnum.NaN()
 			}
-			return diff(num) / d * scale
+			return diff(num) / d * jsonnum.Float(scale)
 		}
 		p := Point{Time: float64(b.Time.UnixNano()) / 1e9,
 			Inflight:     get(b.Values, Inflight),
@@ -206,7 +208,7 @@ func Series(samples []Sample) []Point {
 			LoopBusy:     get(b.Values, LoopBusyRatio),
 			LoopRunqueue: get(b.Values, LoopRunqueue),
 			LoopLagMS:    ratio(LoopLagSum, LoopLagCount, 1000),
-			RPS:          diff(RequestsCount) / dt,
+			RPS:          diff(RequestsCount) / jsonnum.Float(dt),
 		}
 		p.LoopCPUPerReqMS = ratio(LoopBusySeconds, RequestsCount, 1000)
 		out = append(out, p)

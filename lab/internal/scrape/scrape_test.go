@@ -76,10 +76,10 @@ func TestSeries(t *testing.T) {
 		t.Fatalf("got %d points, want 1", len(s))
 	}
 	p := s[0]
-	if p.RPS != 100 || math.Abs(p.LoopCPUPerReqMS-7.5) > 1e-9 || p.LoopBusy != 0.75 || math.Abs(p.LoopLagMS-2) > 1e-9 {
+	if p.RPS != 100 || math.Abs(float64(p.LoopCPUPerReqMS)-7.5) > 1e-9 || p.LoopBusy != 0.75 || math.Abs(float64(p.LoopLagMS)-2) > 1e-9 {
 		t.Errorf("got %+v", p)
 	}
-	if !math.IsNaN(p.WorkersBusy) {
+	if !math.IsNaN(float64(p.WorkersBusy)) {
 		t.Errorf("workers busy = %v, want NaN for an event loop", p.WorkersBusy)
 	}
 	if d := Delta(samples, RequestsCount); d != 100 {

@@ -1,0 +1,167 @@
+// Package selfcheck watches the load generator itself: its CPU use each second
+// (from getrusage) and how far requests leave behind their schedule (actual
+// start − intended start, counting only delay caused by the generator). A run
+// in which the generator was saturated or late is not a valid measurement;
+// the Monitor says so with Locust-style warnings and a verdict for the --json
+// "self_check" object and the final summary line.
+//
+// ObserveLag is safe for concurrent use and cheap (one atomic load in the
+// common case); Tick and Report must be called from one goroutine.
+package selfcheck
+
+import (
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Thresholds above which a run is flagged.
+const (
+	CPUThresholdPercent = 90
+	LagThreshold        = 10 * time.Millisecond
+	maxTimeline         = 86400
+)
+
+// CPUWarning is Locust 2.12's root-logger warning, logged the first time the
+// CPU threshold is crossed; CPUEndWarning is logged at test stop.
+const (
+	CPUWarning    = "CPU usage above 90%! This may constrain your throughput and may even give inconsistent response time measurements! See https://docs.locust.io/en/stable/running-distributed.html for how to distribute the load over multiple CPU cores or machines"
+	CPUEndWarning = "CPU usage was too high at some point during the test! See https://docs.locust.io/en/stable/running-distributed.html for how to distribute the load over multiple CPU cores or machines"
+)
+
+// Point is one second of the timeline.
+type Point struct {
+	Timestamp  int64   `json:"timestamp"`
+	Users      int     `json:"users"`
+	CPUPercent float64 `json:"cpu_percent"`
+	MaxLagMS   float64 `json:"max_lag_ms"`
+}
+
+// Report is the verdict, shaped as the --json "self_check" object.
+type Report struct {
+	Valid            bool     `json:"valid"`
+	MaxCPUPercent    float64  `json:"max_cpu_percent"`
+	MaxScheduleLagMS float64  `json:"max_schedule_lag_ms"`
+	Warnings         []string `json:"warnings"`
+	Timeline         []Point  `json:"timeline"`
+}
+
+// Summary is the one-line verdict printed at the end of a run.
+func (r Report) Summary() string {
+	if r.Valid {
+		return fmt.Sprintf("Self-check: valid measurement (generator CPU max %.1f%%, schedule lag max %.1f ms)", r.MaxCPUPercent, r.MaxScheduleLagMS)
+	}
+	return fmt.Sprintf("Self-check: NOT a valid measurement, the load generator fell behind (generator CPU max %.1f%%, schedule lag max %.1f ms)", r.MaxCPUPercent, r.MaxScheduleLagMS)
+}
+
+// CPUTime returns the process's user+system CPU time so far.
+type CPUTime func() (time.Duration, error)
+
+// ProcessCPU reads the process's CPU time with getrusage(RUSAGE_SELF).
+func ProcessCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("read rusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
+// Warner receives a warning the first time each threshold is crossed.
+type Warner func(msg string)
+
+// Monitor accumulates the self-check. Create it with New.
+type Monitor struct {
+	cpu  CPUTime
+	warn Warner
+
+	lagNS atomic.Int64 // max lag in the current second
+
+	lastWall time.Time
+	lastCPU  time.Duration
+	report   Report
+	cpuHigh  bool
+	lagHigh  bool
+}
+
+// New returns a monitor reading CPU time from cpu (nil = ProcessCPU) and
+// calling warn (may be nil) on the first crossing of each threshold. now is
+// the start of the first one-second window.
+func New(now time.Time, cpu CPUTime, warn Warner) *Monitor {
+	if cpu == nil {
+		cpu = ProcessCPU
+	}
+	m := &Monitor{cpu: cpu, warn: warn, lastWall: now, report: Report{Valid: true, Warnings: []string{}, Timeline: []Point{}}}
+	m.lastCPU, _ = cpu()
+	return m
+}
+
+// ObserveLag records that a request started d after the generator should
+// have sent it.
+func (m *Monitor) ObserveLag(d time.Duration) {
+	n := int64(d)
+	for {
+		cur := m.lagNS.Load()
+		if n <= cur || m.lagNS.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// Tick closes the one-second window ending at now and returns its point.
+func (m *Monitor) Tick(now time.Time, users int) Point {
+	cpuNow, err := m.cpu()
+	var pct float64
+	if wall := now.Sub(m.lastWall); err == nil && wall > 0 {
+		pct = float64(cpuNow-m.lastCPU) / float64(wall) * 100
+	}
+	if err == nil {
+		m.lastCPU = cpuNow
+	}
+	m.lastWall = now
+	lag := time.Duration(m.lagNS.Swap(0))
+	p := Point{Timestamp: now.Unix(), Users: users, CPUPercent: round1(pct), MaxLagMS: round3(lag.Seconds() * 1000)}
+	m.add(p)
+	return p
+}
+
+// add folds p into the report; pure bookkeeping, used by Tick and tests.
+func (m *Monitor) add(p Point) {
+	r := &m.report
+	if len(r.Timeline) < maxTimeline {
+		r.Timeline = append(r.Timeline, p)
+	}
+	r.MaxCPUPercent = max(r.MaxCPUPercent, p.CPUPercent)
+	r.MaxScheduleLagMS = max(r.MaxScheduleLagMS, p.MaxLagMS)
+	if p.CPUPercent > CPUThresholdPercent && !m.cpuHigh {
+		m.cpuHigh = true
+		r.Valid = false
+		r.Warnings = append(r.Warnings, CPUWarning)
+		if m.warn != nil {
+			m.warn(CPUWarning)
+		}
+	}
+	if p.MaxLagMS > float64(LagThreshold/time.Millisecond) && !m.lagHigh {
+		m.lagHigh = true
+		r.Valid = false
+		msg := fmt.Sprintf("Requests left more than %d ms behind their schedule (%.1f ms)! The load generator cannot keep up, so response times and throughput of this run are not a valid measurement", LagThreshold/time.Millisecond, p.MaxLagMS)
+		r.Warnings = append(r.Warnings, msg)
+		if m.warn != nil {
+			m.warn(msg)
+		}
+	}
+}
+
+// CPUWarned reports whether the CPU threshold was crossed.
+func (m *Monitor) CPUWarned() bool { return m.cpuHigh }
+
+// Report returns a copy of the verdict so far.
+func (m *Monitor) Report() Report {
+	r := m.report
+	r.Warnings = append([]string{}, r.Warnings...)
+	r.Timeline = append([]Point{}, r.Timeline...)
+	return r
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

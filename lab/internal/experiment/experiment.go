@@ -1,0 +1,273 @@
+// Package experiment runs one experiment: a loadgen child process against
+// one target, writing Locust-format files with the seed's names, with its
+// progress read from PREFIX_stats_history.csv while it runs.
+package experiment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"predictlab/internal/locustcsv"
+	"predictlab/lab/internal/proc"
+)
+
+// Spec describes one loadgen invocation.
+type Spec struct {
+	// Name is the file base, e.g. "load_test_sync".
+	Name      string
+	Dir       string // run folder
+	Loadgen   string // path of the loadgen binary
+	Host      string // base URL of the target
+	Users     int
+	SpawnRate float64
+	RunTime   time.Duration
+	UserClass string
+	// HTML adds --html DIR/NAME.html (off when the loadgen lacks the flag).
+	HTML bool
+	// FullHistory adds --csv-full-history (current-window percentiles).
+	FullHistory bool
+}
+
+// Prefix is the --csv prefix (DIR/NAME).
+func (s Spec) Prefix() string { return filepath.Join(s.Dir, s.Name) }
+
+// Args is the loadgen command line (without the program name).
+func (s Spec) Args() []string {
+	a := []string{"--host", s.Host, "--headless",
+		"-u", strconv.Itoa(s.Users),
+		"-r", strconv.FormatFloat(s.SpawnRate, 'g', -1, 64),
+		"-t", strconv.Itoa(int(s.RunTime/time.Second)) + "s",
+		"--csv", s.Prefix()}
+	if s.FullHistory {
+		a = append(a, "--csv-full-history")
+	}
+	if s.HTML {
+		a = append(a, "--html", s.Prefix()+".html")
+	}
+	return append(a, "--only-summary", "--json", s.UserClass)
+}
+
+// Progress is what a running experiment reports each second.
+type Progress struct {
+	Elapsed time.Duration
+	Users   int
+	RPS     float64 // the history's Requests/s (Locust's trailing average)
+	P50     float64 // the history's 50% cell (NaN until there are requests)
+	Fails   int64
+}
+
+// Outcome is a finished experiment.
+type Outcome struct {
+	Spec     Spec
+	ExitCode int
+	Started  time.Time
+	Ended    time.Time
+	// JSON is loadgen's --json document (nil if it printed none).
+	JSON *Report
+}
+
+// Capabilities says which optional flags the loadgen binary accepts.
+type Capabilities struct {
+	HTML        bool
+	FullHistory bool
+	Stub        bool // the binary says "not yet implemented"
+}
+
+// Probe runs "loadgen --help" and reads which flags it offers.
+func Probe(ctx context.Context, sup *proc.Supervisor, loadgen string) (Capabilities, error) {
+	var out bytes.Buffer
+	c, err := sup.Start("loadgen --help", loadgen, []string{"--help"}, &out, &out)
+	if err != nil {
+		return Capabilities{}, fmt.Errorf("probe loadgen: %w", err)
+	}
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		sup.Stop(c)
+		return Capabilities{}, fmt.Errorf("probe loadgen: %w", ctx.Err())
+	case <-time.After(10 * time.Second):
+		sup.Stop(c)
+	}
+	s := out.String()
+	return Capabilities{
+		HTML:        strings.Contains(s, "--html"),
+		FullHistory: strings.Contains(s, "--csv-full-history"),
+		Stub:        strings.Contains(s, "not yet implemented"),
+	}, nil
+}
+
+// Run starts loadgen for spec, calls progress about once a second with the
+// history's last row, and waits for it to end. Cancelling ctx stops the
+// child (SIGTERM, then SIGKILL). A non-zero exit because requests failed is
+// data, not an error; any other failure (no result files) is.
+func Run(ctx context.Context, sup *proc.Supervisor, spec Spec, progress func(Progress)) (Outcome, error) {
+	out := Outcome{Spec: spec, Started: time.Now()}
+	stdout, err := os.Create(spec.Prefix() + ".json")
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	defer stdout.Close()
+	logPath := filepath.Join(spec.Dir, "logs", spec.Name+".loadgen.log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	stderr, err := os.Create(logPath)
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	defer stderr.Close()
+	c, err := sup.Start("loadgen "+spec.Name, spec.Loadgen, spec.Args(), stdout, stderr)
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	histPath := spec.Prefix() + "_stats_history.csv"
+loop:
+	for {
+		select {
+		case <-c.Done():
+			break loop
+		case <-ctx.Done():
+			sup.Stop(c)
+			return out, fmt.Errorf("run %s: %w", spec.Name, ctx.Err())
+		case <-tick.C:
+			if progress != nil {
+				p := LastProgress(histPath)
+				p.Elapsed = time.Since(out.Started)
+				progress(p)
+			}
+		}
+	}
+	out.Ended = time.Now()
+	out.ExitCode = c.ExitCode()
+	if r, err := ReadReport(spec.Prefix() + ".json"); err == nil {
+		out.JSON = r
+	}
+	if _, err := os.Stat(spec.Prefix() + "_stats.csv"); err != nil || (out.ExitCode != 0 && out.ExitCode != 1) {
+		return out, fmt.Errorf("run %s: loadgen exited with %d (%v); see %s: %s", spec.Name, out.ExitCode, c.Err(), logPath, tail(logPath, 3))
+	}
+	return out, nil
+}
+
+// LastProgress reads the last Aggregated row of a (possibly growing)
+// history file; zero values when there is none yet.
+func LastProgress(path string) Progress {
+	p := Progress{P50: math.NaN()}
+	f, err := os.Open(path)
+	if err != nil {
+		return p
+	}
+	defer f.Close()
+	rows, err := locustcsv.ReadHistory(f)
+	if err != nil {
+		return p
+	}
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].Name == locustcsv.AggregatedName {
+			r := rows[i]
+			return Progress{Users: r.UserCount, RPS: r.RequestsPerSec, P50: r.Percentiles[0], Fails: r.TotalFailureCount}
+		}
+	}
+	return p
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Entry is one entry of loadgen's --json "stats" or "intended" lists.
+type Entry struct {
+	Method           string             `json:"method"`
+	Name             string             `json:"name"`
+	NumRequests      int64              `json:"num_requests"`
+	NumFailures      int64              `json:"num_failures"`
+	AvgResponseTime  float64            `json:"avg_response_time"`
+	MinResponseTime  float64            `json:"min_response_time"`
+	MaxResponseTime  float64            `json:"max_response_time"`
+	MedianResponse   float64            `json:"median_response_time"`
+	TotalRPS         float64            `json:"total_rps"`
+	TotalFailPerSec  float64            `json:"total_fail_per_sec"`
+	Percentiles      map[string]float64 `json:"percentiles"`
+	NinetiethRT      float64            `json:"ninetieth_response_time"`
+	NinetyNinthRT    float64            `json:"ninety_ninth_response_time"`
+	AvgContentLength float64            `json:"avg_content_length"`
+}
+
+// Tick is one second of loadgen's self-check timeline.
+type Tick struct {
+	Timestamp  int64   `json:"timestamp"`
+	Users      int     `json:"users"`
+	CPUPercent float64 `json:"cpu_percent"`
+	MaxLagMS   float64 `json:"max_lag_ms"`
+}
+
+// SelfCheck is loadgen's verdict on its own validity.
+type SelfCheck struct {
+	Valid         bool     `json:"valid"`
+	MaxCPUPercent float64  `json:"max_cpu_percent"`
+	MaxLagMS      float64  `json:"max_schedule_lag_ms"`
+	Warnings      []string `json:"warnings"`
+	Timeline      []Tick   `json:"timeline"`
+}
+
+// Report is loadgen's --json document (Contract 2).
+type Report struct {
+	Stats     []Entry         `json:"stats"`
+	Intended  []Entry         `json:"intended"`
+	SelfCheck *SelfCheck      `json:"self_check"`
+	Config    json.RawMessage `json:"config"`
+	StartTime float64         `json:"start_time"`
+	EndTime   float64         `json:"end_time"`
+	ExitCode  int             `json:"exit_code"`
+}
+
+// Aggregated returns the "Aggregated" entry of list (nil if absent).
+func Aggregated(list []Entry) *Entry {
+	for i := range list {
+		if list[i].Name == locustcsv.AggregatedName {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// ReadReport reads a --json document from path.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read loadgen json: %w", err)
+	}
+	return ParseReport(bytes.NewReader(b))
+}
+
+// ParseReport decodes a --json document.
+func ParseReport(r io.Reader) (*Report, error) {
+	var rep Report
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&rep); err != nil {
+		return nil, fmt.Errorf("parse loadgen json: %w", err)
+	}
+	if rep.Stats == nil {
+		return nil, errors.New("parse loadgen json: no stats")
+	}
+	return &rep, nil
+}

@@ -1,0 +1,117 @@
+package experiment
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/internal/locustcsv"
+	"predictlab/lab/internal/proc"
+)
+
+func TestArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"seed form with html", Spec{Name: "load_test_sync", Dir: "out", Host: "http://127.0.0.1:5001", Users: 300, SpawnRate: 1, RunTime: 300 * time.Second, UserClass: "ApiSyncUser", HTML: true},
+			"--host http://127.0.0.1:5001 --headless -u 300 -r 1 -t 300s --csv out/load_test_sync --html out/load_test_sync.html --only-summary --json ApiSyncUser"},
+		{"no html, full history, fractional rate", Spec{Name: "x_async", Dir: "o", Host: "http://h:8001", Users: 5, SpawnRate: 2.5, RunTime: 3 * time.Second, UserClass: "ApiAsyncUser", FullHistory: true},
+			"--host http://h:8001 --headless -u 5 -r 2.5 -t 3s --csv o/x_async --csv-full-history --only-summary --json ApiAsyncUser"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(tc.spec.Args(), " "); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLastProgress(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.csv")
+	if p := LastProgress(path); p.Users != 0 || !math.IsNaN(p.P50) {
+		t.Errorf("missing file: got %+v", p)
+	}
+	content := locustcsv.HistoryHeader + "\r\n" +
+		"1700000000,10,,Aggregated,9.500000,0.000000,95,96,97,98,99,100,101,102,103,104,105,50,1,95,95.5,90,105,20\r\n" +
+		"1700000001,20,,Aggreg" // partial line being written
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := LastProgress(path)
+	if p.Users != 10 || p.RPS != 9.5 || p.P50 != 95 || p.Fails != 1 {
+		t.Errorf("got %+v, want users 10, rps 9.5, p50 95, fails 1", p)
+	}
+}
+
+const sampleJSON = `{"stats":[{"method":"POST","name":"/api/v1/ml/sync/predict","num_requests":10,"num_failures":0,"avg_response_time":91,"min_response_time":90,"max_response_time":93,"median_response_time":91,"total_rps":1,"percentiles":{"50":91,"95":93}},
+{"method":"","name":"Aggregated","num_requests":10,"num_failures":0,"avg_response_time":91,"min_response_time":90,"max_response_time":93,"median_response_time":91,"total_rps":1,"percentiles":{"50":91,"95":93}}],
+"intended":[{"method":"","name":"Aggregated","num_requests":10,"median_response_time":92,"percentiles":{"50":92}}],
+"self_check":{"valid":true,"max_cpu_percent":12.5,"max_schedule_lag_ms":1.5,"warnings":[],"timeline":[{"timestamp":1700000000,"users":1,"cpu_percent":3,"max_lag_ms":0.4}]},
+"config":{"host":"http://x","users":1},"start_time":1700000000.5,"end_time":1700000010.5,"exit_code":0}`
+
+func TestParseReport(t *testing.T) {
+	r, err := ParseReport(strings.NewReader(sampleJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Aggregated(r.Stats)
+	if a == nil || a.MedianResponse != 91 || a.Percentiles["95"] != 93 {
+		t.Errorf("aggregated = %+v", a)
+	}
+	if r.SelfCheck == nil || !r.SelfCheck.Valid || len(r.SelfCheck.Timeline) != 1 {
+		t.Errorf("self check = %+v", r.SelfCheck)
+	}
+	if _, err := ParseReport(strings.NewReader(`{}`)); err == nil {
+		t.Error("empty document accepted")
+	}
+}
+
+func FuzzParseReport(f *testing.F) {
+	f.Add(sampleJSON)
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ParseReport(strings.NewReader(s))
+	})
+}
+
+// TestRunFakeLoadgen runs a shell script standing in for loadgen.
+func TestRunFakeLoadgen(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "fake-loadgen")
+	body := "#!/bin/sh\n" +
+		"for a in \"$@\"; do case $prev in --csv) p=$a;; esac; prev=$a; done\n" +
+		"printf 'Type,Name\\r\\n' > \"${p}_stats.csv\"\n" +
+		"echo 'some console line' >&2\n" +
+		"printf '%s' '" + strings.ReplaceAll(sampleJSON, "\n", "") + "'\n" +
+		"exit 1\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sup := proc.New(zerolog.Nop(), time.Second)
+	defer sup.StopAll()
+	spec := Spec{Name: "response_time_sync", Dir: dir, Loadgen: script, Host: "http://x", Users: 1, SpawnRate: 1, RunTime: time.Second, UserClass: "ApiSyncUser"}
+	out, err := Run(context.Background(), sup, spec, nil)
+	if err != nil {
+		t.Fatalf("exit 1 with files should be data, got %v", err)
+	}
+	if out.ExitCode != 1 || out.JSON == nil {
+		t.Errorf("outcome = %+v", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logs", "response_time_sync.loadgen.log")); err != nil {
+		t.Error(err)
+	}
+	spec.Loadgen = "/bin/false"
+	spec.Name = "missing"
+	if _, err := Run(context.Background(), sup, spec, nil); err == nil {
+		t.Error("no result files accepted")
+	}
+}

@@ -1,12 +1,88 @@
-// Command targets is part of predictlab. It is not yet implemented.
+// Command targets runs the services the lab measures: the sync (blocking) and async
+// (event-loop) scoring and model services, and the feature store.
+//
+//	targets all                       all five services in one process (Ctrl-C drains and exits)
+//	targets model   --style ... --framework ... --addr HOST:PORT
+//	targets scoring --style ... --framework ... --addr HOST:PORT --model-url URL --feature-store URL
+//	targets featurestore --addr HOST:PORT
+//	targets healthcheck URL           exit 0 iff GET URL answers 200 within 2 s
+//
+// Run "targets <command> --help" for each command's flags.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
 func main() {
-	fmt.Fprintln(os.Stderr, "targets: not yet implemented")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "targets: %v\n", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
 }
+
+const usage = `usage: targets <command> [flags]
+
+commands:
+  all           run the feature store and the four services (sync model 5000, sync scoring 5001,
+                async model 8000, async scoring 8001, store 6379) until Ctrl-C / SIGTERM
+  model         run one model service
+  scoring       run one scoring service
+  featurestore  run the embedded feature store (Redis protocol)
+  healthcheck   GET a URL; exit 0 iff it answers 200 within 2 s
+  version       print the version
+
+Run "targets <command> --help" for the command's flags.
+`
+
+// run is the whole program: it returns when the command is done or ctx is cancelled.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{errors.New("missing command")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "all":
+		return runAll(ctx, rest, stdout, stderr)
+	case "model":
+		return runModel(ctx, rest, stdout, stderr)
+	case "scoring":
+		return runScoring(ctx, rest, stdout, stderr)
+	case "featurestore":
+		return runFeatureStore(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "targets", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return &usageError{fmt.Errorf("unknown command %q", cmd)}
+	}
+}
+
+// usageError is a command-line mistake (exit code 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"predictlab/targets/internal/featurestore"
+	"predictlab/targets/internal/service"
+)
+
+// allConfig is the configuration of "targets all".
+type allConfig struct {
+	Bind                             string
+	SyncModelPort, SyncScoringPort   int
+	AsyncModelPort, AsyncScoringPort int
+	StorePort                        int
+	FeatureStore                     string // "" = embedded store on StorePort
+	Workers, Backlog, Loops, Fanout  int
+	CPUCost                          time.Duration
+	ModelDelay                       string
+	Seed                             uint64
+}
+
+// Validate reports the first invalid field.
+func (c allConfig) Validate() error {
+	for name, p := range map[string]int{
+		"--sync-model-port": c.SyncModelPort, "--sync-scoring-port": c.SyncScoringPort,
+		"--async-model-port": c.AsyncModelPort, "--async-scoring-port": c.AsyncScoringPort,
+		"--store-port": c.StorePort,
+	} {
+		if p < 0 || p > 65535 {
+			return fmt.Errorf("validate config: %s %d: want 0-65535", name, p)
+		}
+	}
+	if c.Workers < 1 || c.Loops < 1 || c.Backlog < 0 || c.Fanout < 1 || c.CPUCost < 0 {
+		return errors.New("validate config: --workers, --loops, --fanout must be >= 1, --backlog and --cpu-cost >= 0")
+	}
+	return nil
+}
+
+// runAll is "targets all": the feature store and the four services in one process.
+func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("all", pflag.ContinueOnError)
+	var (
+		c  allConfig
+		lf logFlags
+	)
+	fs.StringVar(&c.Bind, "bind", "127.0.0.1", "host every service listens on")
+	fs.IntVar(&c.SyncModelPort, "sync-model-port", 5000, "sync (blocking, echo) model service port")
+	fs.IntVar(&c.SyncScoringPort, "sync-scoring-port", 5001, "sync (blocking, echo) scoring service port")
+	fs.IntVar(&c.AsyncModelPort, "async-model-port", 8000, "async (eventloop, fiber) model service port")
+	fs.IntVar(&c.AsyncScoringPort, "async-scoring-port", 8001, "async (eventloop, fiber) scoring service port")
+	fs.IntVar(&c.StorePort, "store-port", 6379, "embedded feature store port")
+	fs.StringVar(&c.FeatureStore, "feature-store", "", "use this feature store (redis://host:port) instead of the embedded one")
+	fs.IntVar(&c.Workers, "workers", 8, "blocking services: worker pool size")
+	fs.IntVar(&c.Backlog, "backlog", 2048, "queue length (blocking) / most requests in flight (eventloop); past it 503")
+	fs.IntVar(&c.Loops, "loops", 1, "eventloop services: number of loops")
+	fs.IntVar(&c.Fanout, "fanout", 2, "scoring services: model calls per request")
+	fs.DurationVar(&c.CPUCost, "cpu-cost", 0, "scoring services: busy CPU work per request")
+	delayFlag(fs, &c.ModelDelay)
+	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the model delays (the async model uses seed+1)")
+	lf.register(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return &usageError{err}
+	}
+	delay, err := parseDelay(c.ModelDelay)
+	if err != nil {
+		return err
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+
+	// Open every port before starting anything, so a port in use fails cleanly.
+	names := []string{"sync model", "sync scoring", "async model", "async scoring"}
+	ports := []int{c.SyncModelPort, c.SyncScoringPort, c.AsyncModelPort, c.AsyncScoringPort}
+	lns := make([]net.Listener, 0, len(ports))
+	closeListeners := func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+	}
+	for i, p := range ports {
+		ln, err := listen(names[i]+" service", net.JoinHostPort(c.Bind, strconv.Itoa(p)))
+		if err != nil {
+			closeListeners()
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	storeURL := c.FeatureStore
+	var store *featurestore.Server
+	if storeURL == "" {
+		store, err = featurestore.Start(net.JoinHostPort(c.Bind, strconv.Itoa(c.StorePort)))
+		if err != nil {
+			closeListeners()
+			return fmt.Errorf("listen feature store on %s: %w", net.JoinHostPort(c.Bind, strconv.Itoa(c.StorePort)), unwrapSyscall(errors.Unwrap(err)))
+		}
+		_, port, _ := net.SplitHostPort(store.Addr())
+		storeURL = "redis://" + net.JoinHostPort(dialHost(c.Bind), port)
+		log.Info().Str("service", "featurestore").Str("addr", store.Addr()).Msg("listening")
+	}
+
+	// From here on every started piece is stopped on every path.
+	var started []*service.Instance
+	stopAll := func() error {
+		var first error
+		// Scoring first (its requests still need the models), then models, then the store.
+		for i := len(started) - 1; i >= 0; i-- {
+			dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+			if err := started[i].Shutdown(dctx); err != nil && first == nil {
+				first = fmt.Errorf("stop %s service: %w", started[i].Name, err)
+			}
+			cancel()
+		}
+		if store != nil {
+			store.Close()
+		}
+		return first
+	}
+	common := func(style, fw, route, addr string) service.Common {
+		return service.Common{Style: style, Framework: fw, Route: route, Addr: addr,
+			Workers: c.Workers, Backlog: c.Backlog, Loops: c.Loops, AccessLog: lf.accessLog}
+	}
+	modelURL := func(ln net.Listener) string {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		return "http://" + net.JoinHostPort(dialHost(c.Bind), port)
+	}
+	// Order matters for shutdown: models first here, so they are stopped last.
+	steps := []func() (*service.Instance, error){
+		func() (*service.Instance, error) {
+			return service.StartModel(service.ModelConfig{
+				Common: common(service.Blocking, "echo", "sync", lns[0].Addr().String()),
+				Delay:  delay, Seed: c.Seed}, lns[0], log)
+		},
+		func() (*service.Instance, error) {
+			return service.StartModel(service.ModelConfig{
+				Common: common(service.EventLoop, "fiber", "async", lns[2].Addr().String()),
+				Delay:  delay, Seed: c.Seed + 1}, lns[2], log)
+		},
+		func() (*service.Instance, error) {
+			cm := common(service.Blocking, "echo", "sync", lns[1].Addr().String())
+			cm.CPUCost = c.CPUCost
+			return service.StartScoring(service.ScoringConfig{Common: cm,
+				ModelURL: modelURL(lns[0]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[1], log)
+		},
+		func() (*service.Instance, error) {
+			cm := common(service.EventLoop, "fiber", "async", lns[3].Addr().String())
+			cm.CPUCost = c.CPUCost
+			return service.StartScoring(service.ScoringConfig{Common: cm,
+				ModelURL: modelURL(lns[2]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[3], log)
+		},
+	}
+	owned := []int{0, 2, 1, 3} // listener index each step takes ownership of
+	for i, step := range steps {
+		inst, err := step()
+		if err != nil {
+			for _, j := range owned[i+1:] {
+				_ = lns[j].Close()
+			}
+			_ = stopAll()
+			return err
+		}
+		started = append(started, inst)
+	}
+
+	log.Info().
+		Str("sync_scoring", "http://"+started[2].Addr+"/api/v1/ml/sync/predict").
+		Str("async_scoring", "http://"+started[3].Addr+"/api/v1/ml/async/predict").
+		Str("feature_store", storeURL).Msg("all services ready")
+
+	// Wait for Ctrl-C / SIGTERM, or for a service to fail.
+	failed := make(chan *service.Instance, len(started))
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	var watchers sync.WaitGroup
+	for _, inst := range started {
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			select {
+			case <-inst.Done():
+				failed <- inst
+			case <-watchCtx.Done():
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: draining requests in flight")
+	case inst := <-failed:
+		runErr = fmt.Errorf("%s service stopped: %w", inst.Name, inst.Err())
+	}
+	stopWatch()
+	watchers.Wait()
+	if err := stopAll(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil {
+		log.Info().Msg("all services stopped")
+	}
+	return runErr
+}
+
+// dialHost is the host clients use to reach a service bound to bind.
+func dialHost(bind string) string {
+	switch bind {
+	case "", "0.0.0.0", "::", "[::]":
+		return "127.0.0.1"
+	}
+	return bind
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"predictlab/targets/internal/featurestore"
+)
+
+// runFeatureStore is "targets featurestore": the embedded Redis-protocol store.
+func runFeatureStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("featurestore", pflag.ContinueOnError)
+	var (
+		addr string
+		lf   logFlags
+	)
+	fs.StringVar(&addr, "addr", "127.0.0.1:6379", "listen address HOST:PORT")
+	lf.register(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := featurestore.Start(addr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info().Str("service", "featurestore").Str("addr", st.Addr()).Msg("listening")
+	<-ctx.Done()
+	log.Info().Str("service", "featurestore").Msg("stopped")
+	return nil
+}

@@ -1,0 +1,114 @@
+// Package featurestore is the lab's feature store: an embedded Redis-protocol
+// server (miniredis) seeded with a few feature vectors, and a client that reads
+// features over TCP with a real Redis client (go-redis), so the round trip is real.
+// The client works the same against a real Redis.
+package featurestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// SeedData returns the feature vectors an embedded store starts with, keyed as
+// predict.FeatureKey keys them.
+func SeedData() map[string]string {
+	return map[string]string{
+		"features:5.1,3.5,1.4,0.2": `{"sepal_ratio":1.457,"petal_ratio":7.0,"cluster":0}`,
+		"features:7,3.2,4.7,1.4":   `{"sepal_ratio":2.188,"petal_ratio":3.357,"cluster":1}`,
+		"features:6.3,3.3,6,2.5":   `{"sepal_ratio":1.909,"petal_ratio":2.4,"cluster":2}`,
+	}
+}
+
+// Server is an embedded Redis-protocol server. Close it when done.
+type Server struct {
+	m *miniredis.Miniredis
+}
+
+// Start starts an embedded store listening on addr (host:port; port 0 picks a
+// free one) and seeds it.
+func Start(addr string) (*Server, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr(addr); err != nil {
+		return nil, fmt.Errorf("start feature store on %s: %w", addr, err)
+	}
+	for k, v := range SeedData() {
+		if err := m.Set(k, v); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("seed feature store: %w", err)
+		}
+	}
+	return &Server{m: m}, nil
+}
+
+// Addr is the host:port the store listens on.
+func (s *Server) Addr() string { return s.m.Addr() }
+
+// URL is the store's redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.m.Addr() }
+
+// Close stops the store and closes its connections.
+func (s *Server) Close() { s.m.Close() }
+
+// Restart starts a closed store again on the same address, keeping its data.
+func (s *Server) Restart() error {
+	if err := s.m.Restart(); err != nil {
+		return fmt.Errorf("restart feature store: %w", err)
+	}
+	return nil
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	URL      string        // redis://host:port[/db]
+	Timeout  time.Duration // dial, read, write and pool-wait timeout
+	PoolSize int           // connections kept (default 256)
+}
+
+// Client reads feature vectors from a Redis-protocol store. Safe for concurrent use.
+type Client struct {
+	rdb *redis.Client
+}
+
+// NewClient parses cfg.URL and returns a client. It does not connect yet; a store
+// that is down makes each call fail fast, and the client recovers when it is back.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse feature store URL: %w", err)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.PoolSize <= 0 {
+		cfg.PoolSize = 256
+	}
+	opt.DialTimeout = cfg.Timeout
+	opt.ReadTimeout = cfg.Timeout
+	opt.WriteTimeout = cfg.Timeout
+	opt.PoolTimeout = cfg.Timeout
+	opt.PoolSize = cfg.PoolSize
+	opt.MaxRetries = -1 // fail fast; the caller answers 503
+	opt.ContextTimeoutEnabled = true
+	opt.DisableIdentity = true
+	return &Client{rdb: redis.NewClient(opt)}, nil
+}
+
+// Features returns the stored features for key, or (nil, nil) on a miss.
+func (c *Client) Features(ctx context.Context, key string) ([]byte, error) {
+	b, err := c.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get features: %w", err)
+	}
+	return b, nil
+}
+
+// Close closes the client's connections.
+func (c *Client) Close() error { return c.rdb.Close() }

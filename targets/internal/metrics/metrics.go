@@ -1,0 +1,133 @@
+// Package metrics exports a service's internals in the Prometheus text format, on
+// a registry of its own (no global state): in-flight requests, request durations,
+// and the executor's internals (blocking: workers busy and total, queue length and
+// wait; event loop: busy ratio and time, run-queue length, lag).
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"predictlab/targets/internal/executor"
+)
+
+// Metrics is one service's set of metrics. Its methods are safe for concurrent use.
+type Metrics struct {
+	service   string
+	reg       *prometheus.Registry
+	inflight  prometheus.Gauge
+	duration  *prometheus.HistogramVec
+	queueWait prometheus.Histogram
+	lag       prometheus.Histogram
+}
+
+// New returns the metrics of a service with the given name ("scoring", "model"),
+// labelled with it, plus the Go runtime and process collectors.
+func New(service string) *Metrics {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"service": service}
+	m := &Metrics{
+		service: service,
+		reg:     reg,
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "predictlab_inflight_requests", ConstLabels: labels,
+			Help: "Predict requests being served now (queued or running).",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "predictlab_request_duration_seconds", ConstLabels: labels,
+			Help:    "Time to serve a predict request, from admission to response, by status code.",
+			Buckets: []float64{.005, .01, .02, .03, .04, .045, .05, .06, .075, .09, .1, .125, .15, .2, .3, .5, .75, 1, 2.5, 5, 10, 30},
+		}, []string{"code"}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "predictlab_queue_wait_seconds", ConstLabels: labels,
+			Help:    "Blocking executor: time a request waited in the queue for a worker.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "predictlab_loop_lag_seconds", ConstLabels: labels,
+			Help:    "Event loop: time a ready callback waited for its loop.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 3, 13),
+		}),
+	}
+	reg.MustRegister(m.inflight, m.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry (GET /metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is the service's registry.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// RequestStarted counts a request in flight; call the returned func with the
+// status code when it is answered.
+func (m *Metrics) RequestStarted() func(code int) {
+	start := time.Now()
+	m.inflight.Inc()
+	return func(code int) {
+		m.inflight.Dec()
+		m.duration.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Hooks are the executor hooks that feed the queue-wait and lag histograms.
+func (m *Metrics) Hooks() executor.Hooks {
+	return executor.Hooks{
+		QueueWait: func(d time.Duration) { m.queueWait.Observe(d.Seconds()) },
+		Lag:       func(d time.Duration) { m.lag.Observe(d.Seconds()) },
+	}
+}
+
+// WatchBlocking exports a blocking executor's counters.
+func (m *Metrics) WatchBlocking(b *executor.Blocking) {
+	m.reg.MustRegister(
+		m.queueWait,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_workers_busy", ConstLabels: m.constLabels(),
+			Help: "Blocking executor: workers running a request now.",
+		}, func() float64 { return float64(b.Stats().Busy) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_workers_total", ConstLabels: m.constLabels(),
+			Help: "Blocking executor: size of the worker pool.",
+		}, func() float64 { return float64(b.Stats().Workers) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_queue_length", ConstLabels: m.constLabels(),
+			Help: "Blocking executor: requests waiting for a worker now.",
+		}, func() float64 { return float64(b.Stats().Queued) }),
+	)
+}
+
+// WatchLoop exports an event-loop executor's counters.
+func (m *Metrics) WatchLoop(l *executor.Loop) {
+	m.reg.MustRegister(
+		m.lag,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_loop_busy_ratio", ConstLabels: m.constLabels(),
+			Help: "Event loop: fraction of the last second the loops spent running callbacks (mean over loops).",
+		}, func() float64 { return l.Stats().BusyRatio }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "predictlab_loop_busy_seconds_total", ConstLabels: m.constLabels(),
+			Help: "Event loop: total time the loops spent running callbacks.",
+		}, func() float64 { return l.Stats().BusyTotal.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_loop_runqueue_length", ConstLabels: m.constLabels(),
+			Help: "Event loop: callbacks ready and waiting for their loop now.",
+		}, func() float64 { return float64(l.Stats().RunQueue) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "predictlab_loop_inflight_tasks", ConstLabels: m.constLabels(),
+			Help: "Event loop: requests admitted and not finished.",
+		}, func() float64 { return float64(l.Stats().InFlight) }),
+	)
+}
+
+func (m *Metrics) constLabels() prometheus.Labels {
+	return prometheus.Labels{"service": m.service}
+}

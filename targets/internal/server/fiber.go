@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+)
+
+type fiberServer struct {
+	c   *core
+	app *fiber.App
+}
+
+func newFiber(c *core) *fiberServer {
+	errorHandler := func(ctx *fiber.Ctx, err error) error {
+		status, msg := http.StatusInternalServerError, "internal server error"
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			status = fe.Code
+			switch status {
+			case http.StatusNotFound:
+				msg = fmt.Sprintf("not found: %s %s", ctx.Method(), ctx.Path())
+			case http.StatusMethodNotAllowed:
+				msg = fmt.Sprintf("method not allowed: %s %s", ctx.Method(), ctx.Path())
+			case http.StatusRequestEntityTooLarge:
+				msg = c.tooLargeMsg()
+			default:
+				msg = strings.ToLower(http.StatusText(status))
+			}
+		} else {
+			c.svc.Log.Error().Err(err).Msg("handler error")
+		}
+		ctx.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return ctx.Status(status).Send(jsonError(msg))
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "predictlab-" + c.svc.Name,
+		DisableStartupMessage: true,
+		ReadTimeout:           c.cfg.ReadTimeout,
+		WriteTimeout:          c.cfg.WriteTimeout,
+		IdleTimeout:           c.cfg.IdleTimeout,
+		BodyLimit:             int(c.cfg.BodyLimit),
+		ReadBufferSize:        64 << 10,
+		ErrorHandler:          errorHandler,
+	})
+	app.Use(func(ctx *fiber.Ctx) (err error) {
+		start := time.Now()
+		defer func() {
+			if v := recover(); v != nil {
+				c.svc.Log.Error().Interface("panic", v).Msg("handler panicked")
+				err = errorHandler(ctx, errors.New("panic"))
+			}
+			if c.cfg.AccessLog {
+				// Values are read here, before the handler returns: fiber reuses them after.
+				c.accessLog(ctx.Method(), ctx.Path(), ctx.Response().StatusCode(), start)
+			}
+		}()
+		if err := ctx.Next(); err != nil {
+			return errorHandler(ctx, err)
+		}
+		return nil
+	})
+	sendJSON := func(ctx *fiber.Ctx, status int, body []byte) error {
+		ctx.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return ctx.Status(status).Send(body)
+	}
+	app.Get("/", func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, c.index) })
+	app.Get("/api/v1/healthcheck", func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, healthBody) })
+	app.Get("/metrics", adaptor.HTTPHandler(c.svc.Metrics.Handler()))
+	app.Post(PredictPath(c.cfg.Route), func(ctx *fiber.Ctx) error {
+		// Copy: fiber reuses the request's memory once the handler returns.
+		body := append([]byte(nil), ctx.Body()...)
+		r := c.predict(context.Background(), body)
+		return sendJSON(ctx, r.Status, r.Body)
+	})
+	return &fiberServer{c: c, app: app}
+}
+
+func (s *fiberServer) Serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+func (s *fiberServer) Shutdown(ctx context.Context) error {
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	return nil
+}

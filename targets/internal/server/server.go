@@ -1,0 +1,181 @@
+// Package server puts a service (package predict under an executor) behind an HTTP
+// framework: echo (net/http) or fiber (fasthttp), with identical routes and
+// identical hardening — timeouts, a body limit (413), JSON errors for unknown routes
+// (404) and wrong methods (405), bad bodies (400/422), overload (503), downstream
+// failures (502/503/504) and panics (500, never a stack trace in a response).
+//
+// The framework only parses HTTP; admission and concurrency are the executor's.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/targets/internal/executor"
+	"predictlab/targets/internal/metrics"
+	"predictlab/targets/internal/predict"
+)
+
+// Frameworks the server can use.
+const (
+	Echo  = "echo"
+	Fiber = "fiber"
+)
+
+// Config holds the HTTP settings; both frameworks apply them identically.
+type Config struct {
+	Framework         string        // Echo or Fiber
+	Route             string        // "sync" or "async": serves POST /api/v1/ml/<Route>/predict
+	ReadHeaderTimeout time.Duration // default 5s (fiber: folded into ReadTimeout)
+	ReadTimeout       time.Duration // default 15s
+	WriteTimeout      time.Duration // default 60s
+	IdleTimeout       time.Duration // default 120s
+	BodyLimit         int64         // bytes, default 1 MiB; larger bodies get 413
+	AccessLog         bool          // log every request (off by default: it distorts measurements)
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (c Config) WithDefaults() Config {
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 5 * time.Second
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 15 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 1 << 20
+	}
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.Framework != Echo && c.Framework != Fiber {
+		return fmt.Errorf("validate config: framework %q: want echo or fiber", c.Framework)
+	}
+	if c.Route != "sync" && c.Route != "async" {
+		return fmt.Errorf("validate config: route %q: want sync or async", c.Route)
+	}
+	return nil
+}
+
+// PredictPath is the predict route for a route name ("sync" or "async").
+func PredictPath(route string) string { return "/api/v1/ml/" + route + "/predict" }
+
+// Handler is a service's business logic: one predict request run on rt.
+type Handler func(ctx context.Context, rt executor.Runtime, body []byte) predict.Response
+
+// Service is what a server serves.
+type Service struct {
+	Name     string            // "model" or "scoring"; shown on GET /
+	Executor executor.Executor // runs Handler
+	Handler  Handler
+	Metrics  *metrics.Metrics
+	Log      zerolog.Logger
+}
+
+// Server is a running-or-ready HTTP server.
+type Server interface {
+	// Serve accepts connections on ln until Shutdown; it returns nil after Shutdown.
+	Serve(ln net.Listener) error
+	// Shutdown stops accepting, waits for the requests in flight (until ctx is
+	// done) and closes the connections.
+	Shutdown(ctx context.Context) error
+}
+
+// New builds a server for svc with the framework named in cfg.
+func New(cfg Config, svc Service) (Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &core{cfg: cfg, svc: svc}
+	c.index = c.buildIndex()
+	if cfg.Framework == Echo {
+		return newEcho(c), nil
+	}
+	return newFiber(c), nil
+}
+
+// core is the framework-neutral part of both adapters.
+type core struct {
+	cfg   Config
+	svc   Service
+	index []byte
+}
+
+var healthBody = []byte(`{"status":"OK"}`)
+
+func (c *core) buildIndex() []byte {
+	type route struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+	}
+	b, _ := json.Marshal(struct {
+		Service string  `json:"service"`
+		Routes  []route `json:"routes"`
+	}{c.svc.Name, []route{
+		{"GET", "/"},
+		{"GET", "/api/v1/healthcheck"},
+		{"POST", PredictPath(c.cfg.Route)},
+		{"GET", "/metrics"},
+	}})
+	return b
+}
+
+// predict runs one predict request through the executor. body must be owned by
+// the caller (not framework memory that is reused after the handler returns).
+func (c *core) predict(ctx context.Context, body []byte) predict.Response {
+	done := c.svc.Metrics.RequestStarted()
+	var resp predict.Response
+	err := c.svc.Executor.Do(ctx, func(ctx context.Context, rt executor.Runtime) {
+		resp = c.svc.Handler(ctx, rt, body)
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, executor.ErrOverloaded):
+		resp = predict.ErrorResponse(http.StatusServiceUnavailable, "server overloaded: request queue is full")
+	case errors.Is(err, executor.ErrClosed):
+		resp = predict.ErrorResponse(http.StatusServiceUnavailable, "server shutting down")
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		resp = predict.ErrorResponse(http.StatusServiceUnavailable, "request cancelled")
+	default:
+		c.svc.Log.Error().Err(err).Msg("predict failed")
+		resp = predict.ErrorResponse(http.StatusInternalServerError, "internal server error")
+	}
+	if resp.Status == 0 {
+		resp = predict.ErrorResponse(http.StatusInternalServerError, "internal server error")
+	}
+	done(resp.Status)
+	return resp
+}
+
+func (c *core) accessLog(method, path string, status int, start time.Time) {
+	c.svc.Log.Info().Str("method", method).Str("path", path).Int("status", status).
+		Float64("duration_ms", float64(time.Since(start).Microseconds())/1000).Msg("request")
+}
+
+func (c *core) tooLarge() predict.Response {
+	return predict.ErrorResponse(http.StatusRequestEntityTooLarge, c.tooLargeMsg())
+}
+
+func (c *core) tooLargeMsg() string {
+	return fmt.Sprintf("request body too large: limit is %d bytes", c.cfg.BodyLimit)
+}
+
+func jsonError(msg string) []byte {
+	return predict.ErrorResponse(0, msg).Body
+}

@@ -1,0 +1,271 @@
+// Package service assembles a runnable model or scoring service from its Config:
+// an executor (blocking or event loop), the business logic (package predict), its
+// metrics, and an HTTP server (echo or fiber) on a listener.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/targets/internal/executor"
+	"predictlab/targets/internal/featurestore"
+	"predictlab/targets/internal/metrics"
+	"predictlab/targets/internal/predict"
+	"predictlab/targets/internal/server"
+)
+
+// Styles of execution.
+const (
+	Blocking  = "blocking"
+	EventLoop = "eventloop"
+)
+
+// Common is the configuration shared by the model and scoring services.
+type Common struct {
+	Style     string        // Blocking or EventLoop
+	Framework string        // server.Echo or server.Fiber
+	Route     string        // "sync" or "async"; "" = by style (blocking→sync, eventloop→async)
+	Addr      string        // host:port to listen on
+	Workers   int           // blocking: pool size
+	Backlog   int           // blocking: queue length; eventloop: most requests in flight
+	Loops     int           // eventloop: number of loops
+	CPUCost   time.Duration // busy work per request
+	AccessLog bool
+	HTTP      server.Config // timeouts, body limit (Framework, Route, AccessLog are set from above)
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (c Common) WithDefaults() Common {
+	if c.Route == "" {
+		c.Route = "sync"
+		if c.Style == EventLoop {
+			c.Route = "async"
+		}
+	}
+	if c.Workers == 0 {
+		c.Workers = 8
+	}
+	if c.Backlog == 0 {
+		c.Backlog = 2048
+	}
+	if c.Loops == 0 {
+		c.Loops = 1
+	}
+	c.HTTP.Framework, c.HTTP.Route, c.HTTP.AccessLog = c.Framework, c.Route, c.AccessLog
+	c.HTTP = c.HTTP.WithDefaults()
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c Common) Validate() error {
+	if c.Style != Blocking && c.Style != EventLoop {
+		return fmt.Errorf("validate config: style %q: want blocking or eventloop", c.Style)
+	}
+	if c.Workers < 1 {
+		return fmt.Errorf("validate config: workers %d: want at least 1", c.Workers)
+	}
+	if c.Backlog < 0 {
+		return fmt.Errorf("validate config: backlog %d: want 0 or more", c.Backlog)
+	}
+	if c.Loops < 1 {
+		return fmt.Errorf("validate config: loops %d: want at least 1", c.Loops)
+	}
+	if c.CPUCost < 0 {
+		return fmt.Errorf("validate config: cpu cost %s: want 0 or more", c.CPUCost)
+	}
+	return c.HTTP.Validate()
+}
+
+// ModelConfig configures a model service.
+type ModelConfig struct {
+	Common
+	Delay predict.DelayRange // default 40ms-50ms
+	Seed  uint64
+}
+
+// ScoringConfig configures a scoring service.
+type ScoringConfig struct {
+	Common
+	ModelURL     string        // base URL of the model service
+	FeatureStore string        // redis://host:port
+	Fanout       int           // model calls per request, default 2
+	ModelTimeout time.Duration // per model call, default 5s
+	StoreTimeout time.Duration // per store call, default 1s
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (c ModelConfig) WithDefaults() ModelConfig {
+	c.Common = c.Common.WithDefaults()
+	if c.Delay == (predict.DelayRange{}) {
+		c.Delay = predict.DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
+	}
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c ModelConfig) Validate() error {
+	if c.Delay.Min < 0 || c.Delay.Max < c.Delay.Min {
+		return fmt.Errorf("validate config: model delay %s: want 0 <= min <= max", c.Delay)
+	}
+	return c.Common.Validate()
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (c ScoringConfig) WithDefaults() ScoringConfig {
+	c.Common = c.Common.WithDefaults()
+	if c.Fanout == 0 {
+		c.Fanout = 2
+	}
+	if c.ModelTimeout == 0 {
+		c.ModelTimeout = 5 * time.Second
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = time.Second
+	}
+	return c
+}
+
+// Validate reports the first invalid field.
+func (c ScoringConfig) Validate() error {
+	if c.ModelURL == "" {
+		return errors.New("validate config: model URL is required")
+	}
+	if c.FeatureStore == "" {
+		return errors.New("validate config: feature store URL is required")
+	}
+	if c.Fanout < 1 {
+		return fmt.Errorf("validate config: fanout %d: want at least 1", c.Fanout)
+	}
+	if c.ModelTimeout < 0 || c.StoreTimeout < 0 {
+		return errors.New("validate config: timeouts must not be negative")
+	}
+	return c.Common.Validate()
+}
+
+// Instance is a running service. Stop it with Shutdown.
+type Instance struct {
+	Name     string
+	Addr     string            // the address it listens on (resolved, e.g. for port 0)
+	Executor executor.Executor // *executor.Blocking or *executor.Loop
+	srv      server.Server
+	closers  []func()
+	served   chan struct{} // closed when Serve has returned
+	serveErr error         // Serve's error; read after served is closed
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Done is closed when the server has stopped serving (after Shutdown, or on a
+// failure; see Err).
+func (i *Instance) Done() <-chan struct{} { return i.served }
+
+// Err is the error the server stopped with (nil after a clean Shutdown). Call it
+// after Done is closed.
+func (i *Instance) Err() error { return i.serveErr }
+
+// Shutdown stops accepting requests, drains those in flight (until ctx is done),
+// then stops the executor and closes downstream clients. Safe to call twice.
+func (i *Instance) Shutdown(ctx context.Context) error {
+	i.stopOnce.Do(func() {
+		i.stopErr = i.srv.Shutdown(ctx)
+		<-i.served
+		if i.serveErr != nil && i.stopErr == nil {
+			i.stopErr = i.serveErr
+		}
+		i.Executor.Close()
+		for _, c := range i.closers {
+			c()
+		}
+	})
+	return i.stopErr
+}
+
+func newExecutor(c Common, m *metrics.Metrics) executor.Executor {
+	if c.Style == Blocking {
+		b := executor.NewBlocking(executor.BlockingConfig{Workers: c.Workers, Backlog: c.Backlog, Hooks: m.Hooks()})
+		m.WatchBlocking(b)
+		return b
+	}
+	l := executor.NewLoop(executor.LoopConfig{Loops: c.Loops, Backlog: c.Backlog, Hooks: m.Hooks()})
+	m.WatchLoop(l)
+	return l
+}
+
+// start serves h on ln with a new executor; it takes ownership of ln and closers
+// (closed on failure too).
+func start(name string, c Common, ln net.Listener, log zerolog.Logger, h server.Handler, closers []func()) (*Instance, error) {
+	m := metrics.New(name)
+	ex := newExecutor(c, m)
+	srv, err := server.New(c.HTTP, server.Service{Name: name, Executor: ex, Handler: h, Metrics: m, Log: log})
+	if err != nil {
+		ex.Close()
+		_ = ln.Close()
+		for _, cl := range closers {
+			cl()
+		}
+		return nil, fmt.Errorf("start %s service: %w", name, err)
+	}
+	inst := &Instance{Name: name, Addr: ln.Addr().String(), Executor: ex, srv: srv, closers: closers, served: make(chan struct{})}
+	go func() {
+		inst.serveErr = srv.Serve(ln)
+		close(inst.served)
+	}()
+	log.Info().Str("service", name).Str("addr", inst.Addr).Str("style", c.Style).
+		Str("framework", c.Framework).Str("route", server.PredictPath(c.Route)).Msg("listening")
+	return inst, nil
+}
+
+// StartModel starts a model service on ln (it takes ownership of ln).
+func StartModel(cfg ModelConfig, ln net.Listener, log zerolog.Logger) (*Instance, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	m := &predict.Model{
+		Delay:   cfg.Delay,
+		CPUCost: cfg.CPUCost,
+		Rand:    predict.NewLockedRand(rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))),
+	}
+	return start("model", cfg.Common, ln, log, func(ctx context.Context, rt executor.Runtime, body []byte) predict.Response {
+		return m.Handle(ctx, rt, body)
+	}, nil)
+}
+
+// StartScoring starts a scoring service on ln (it takes ownership of ln).
+func StartScoring(cfg ScoringConfig, ln net.Listener, log zerolog.Logger) (*Instance, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	store, err := featurestore.NewClient(featurestore.ClientConfig{URL: cfg.FeatureStore, Timeout: cfg.StoreTimeout})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("start scoring service: %w", err)
+	}
+	mc, err := NewModelClient(cfg.ModelURL, cfg.Route)
+	if err != nil {
+		_ = ln.Close()
+		_ = store.Close()
+		return nil, fmt.Errorf("start scoring service: %w", err)
+	}
+	s := &predict.Scoring{
+		Store:        store,
+		Model:        mc,
+		Fanout:       cfg.Fanout,
+		CPUCost:      cfg.CPUCost,
+		StoreTimeout: cfg.StoreTimeout,
+		ModelTimeout: cfg.ModelTimeout,
+	}
+	return start("scoring", cfg.Common, ln, log, func(ctx context.Context, rt executor.Runtime, body []byte) predict.Response {
+		return s.Handle(ctx, rt, body)
+	}, []func(){func() { _ = store.Close() }, mc.Close})
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"predictlab/targets/internal/service"
+)
+
+// runScoring is "targets scoring": one scoring service.
+func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("scoring", pflag.ContinueOnError)
+	var (
+		cf                         commonFlags
+		modelURL, storeURL         string
+		fanout                     int
+		modelTimeout, storeTimeout time.Duration
+	)
+	cf.register(fs)
+	fs.StringVar(&modelURL, "model-url", "", "model service base URL; POSTs go to <url>/api/v1/ml/<route>/predict (default: http://127.0.0.1:5000 for sync, :8000 for async)")
+	fs.StringVar(&storeURL, "feature-store", "redis://127.0.0.1:6379", "feature store URL (Redis protocol)")
+	fs.IntVar(&fanout, "fanout", 2, "model calls per request")
+	fs.DurationVar(&modelTimeout, "model-timeout", 5*time.Second, "timeout of one model call (then 504)")
+	fs.DurationVar(&storeTimeout, "store-timeout", time.Second, "timeout of one feature-store call (then 504)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	cm, err := cf.common(func(route string) int {
+		if route == "async" {
+			return 8001
+		}
+		return 5001
+	})
+	if err != nil {
+		return err
+	}
+	if modelURL == "" {
+		modelURL = "http://127.0.0.1:5000"
+		if cm.Route == "async" {
+			modelURL = "http://127.0.0.1:8000"
+		}
+	}
+	if fanout < 1 || modelTimeout <= 0 || storeTimeout <= 0 {
+		return &usageError{fmt.Errorf("--fanout must be >= 1 and timeouts > 0")}
+	}
+	log, err := cf.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg := service.ScoringConfig{
+		Common: cm, ModelURL: modelURL, FeatureStore: storeURL, Fanout: fanout,
+		ModelTimeout: modelTimeout, StoreTimeout: storeTimeout,
+	}
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		return &usageError{err}
+	}
+	ln, err := listen("scoring service", cm.Addr)
+	if err != nil {
+		return err
+	}
+	inst, err := service.StartScoring(cfg, ln, log)
+	if err != nil {
+		return err
+	}
+	return serveOne(ctx, inst, log)
+}

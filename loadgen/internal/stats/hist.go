@@ -67,27 +67,52 @@ func appendSparse(dst sparse, counts []int64) sparse {
 	return dst
 }
 
-// dense is a reusable dense counts array used to sum sparse histograms.
-type dense []int64
+// dense is a reusable dense counts array used to sum sparse histograms. It
+// remembers the range of indices touched so that take scans only that.
+type dense struct {
+	c      []int64
+	lo, hi int // touched index range [lo, hi); empty when lo >= hi
+}
 
-func newDense() dense { return make(dense, countsLen) }
+func newDense() *dense { return &dense{c: make([]int64, countsLen), lo: countsLen} }
+
+func (d *dense) touch(i int) {
+	d.lo = min(d.lo, i)
+	d.hi = max(d.hi, i+1)
+}
 
 // add adds s into d.
-func (d dense) add(s sparse) {
+func (d *dense) add(s sparse) {
+	if len(s) == 0 {
+		return
+	}
 	for _, b := range s {
-		d[b.idx] += b.n
+		d.c[b.idx] += b.n
+	}
+	d.touch(int(s[0].idx))
+	d.touch(int(s[len(s)-1].idx))
+}
+
+// addCounts adds a dense counts array (same geometry) into d.
+func (d *dense) addCounts(counts []int64) {
+	for i, n := range counts {
+		if n != 0 {
+			d.c[i] += n
+			d.touch(i)
+		}
 	}
 }
 
 // take returns the non-zero buckets of d as a new sparse histogram and zeroes d.
-func (d dense) take() sparse {
+func (d *dense) take() sparse {
 	var out sparse
-	for i, n := range d {
-		if n != 0 {
+	for i := d.lo; i < d.hi; i++ {
+		if n := d.c[i]; n != 0 {
 			out = append(out, bucket{int32(i), n})
-			d[i] = 0
+			d.c[i] = 0
 		}
 	}
+	d.lo, d.hi = countsLen, 0
 	return out
 }
 

@@ -56,9 +56,11 @@ type Stats struct {
 	ticks     int64
 	users     int
 	history   []HistoryPoint
-	histEvery int64 // append a history point every histEvery ticks
-	scratch   dense
-	iscratch  dense
+	histEvery int64  // append a history point every histEvery ticks
+	scratch   *dense // reusable sums for build
+	iscratch  *dense
+	cscratch  *dense
+	icscratch *dense
 
 	failMu   sync.Mutex
 	failures map[failKey]int // index into failList
@@ -79,8 +81,8 @@ type entry struct {
 	// Central state (Stats.mu).
 	d        data           // drained counters
 	cum, icm *hdr.Histogram // cumulative response times / from intended start
-	tick     dense          // drained this tick (normal), nil until used
-	itick    dense          // drained this tick (intended)
+	tick     *dense         // drained this tick (normal), nil until used
+	itick    *dense         // drained this tick (intended)
 	tickMax  int64          // raw max (ns) drained this tick
 	itickMax int64
 	win      [windowTicks]slice
@@ -172,6 +174,8 @@ func New(now func() time.Time) *Stats {
 		excIdx:    map[string]int{},
 		scratch:   newDense(),
 		iscratch:  newDense(),
+		cscratch:  newDense(),
+		icscratch: newDense(),
 	}
 	m := map[key]*entry{}
 	s.reg.Store(&m)
@@ -379,13 +383,8 @@ func (e *entry) drain() {
 }
 
 // addHist merges h into the cumulative histogram cum and the dense tick array.
-func addHist(cum *hdr.Histogram, tick dense, h *hdr.Histogram) {
-	counts := h.Export().Counts
-	for i, n := range counts {
-		if n != 0 {
-			tick[i] += n
-		}
-	}
+func addHist(cum *hdr.Histogram, tick *dense, h *hdr.Histogram) {
+	tick.addCounts(h.Export().Counts)
 	cum.Merge(h)
 }
 
@@ -429,16 +428,16 @@ func (s *Stats) Tick(now time.Time, users int) *Snapshot {
 			IntendedP95: snap.IntendedTotal.CurrentPercentile(0.95),
 		})
 		if len(s.history) > maxHistory {
-			kept := s.history[:0]
+			// A new array: earlier snapshots share the old one.
+			kept := make([]HistoryPoint, 0, maxHistory+1)
 			for i := 0; i < len(s.history); i += 2 {
 				kept = append(kept, s.history[i])
 			}
-			clear(s.history[len(kept):])
 			s.history = kept
 			s.histEvery *= 2
 		}
 	}
-	snap.History = append([]HistoryPoint(nil), s.history...)
+	snap.History = s.sharedHistory()
 	return snap
 }
 
@@ -453,8 +452,15 @@ func (s *Stats) Snapshot() *Snapshot {
 		e.drain()
 	}
 	snap := s.build(s.now(), entries)
-	snap.History = append([]HistoryPoint(nil), s.history...)
+	snap.History = s.sharedHistory()
 	return snap
+}
+
+// sharedHistory returns the history without copying it: the slice is capped
+// at its length, and points are only ever appended after it or compacted
+// into a new array, so the caller's view never changes. Caller holds s.mu.
+func (s *Stats) sharedHistory() []HistoryPoint {
+	return s.history[:len(s.history):len(s.history)]
 }
 
 // sortedEntries returns the entries sorted by (name, method).
@@ -485,7 +491,7 @@ func (s *Stats) build(now time.Time, entries []*entry) *Snapshot {
 	}
 	snap := &Snapshot{Time: now, StartTime: s.startTime, Users: s.users}
 	var total data
-	cumScratch, icumScratch := newDense(), newDense()
+	cumScratch, icumScratch := s.cscratch, s.icscratch
 	for _, e := range entries {
 		n, in := s.entryPair(e, last)
 		snap.Entries = append(snap.Entries, n)

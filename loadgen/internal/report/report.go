@@ -154,6 +154,14 @@ func num(v float64) *float64 {
 	return &r
 }
 
+// window is num(v), or null when v and other are both 0 (no window).
+func window(v, other float64) *float64 {
+	if v == 0 && other == 0 {
+		return nil
+	}
+	return num(v)
+}
+
 // ChartJSON returns the history as the column JSON the chart code draws.
 func ChartJSON(points []Point) ([]byte, error) {
 	return json.Marshal(historyColumns(points))
@@ -167,10 +175,12 @@ func historyColumns(points []Point) chartData {
 		c.Users = append(c.Users, p.Users)
 		c.RPS = append(c.RPS, num(p.RPS))
 		c.Fail = append(c.Fail, num(p.FailPerSec))
-		c.P50 = append(c.P50, num(p.P50))
-		c.P95 = append(c.P95, num(p.P95))
-		c.IP50 = append(c.IP50, num(p.IntendedP50))
-		c.IP95 = append(c.IP95, num(p.IntendedP95))
+		// Both percentiles 0 means no window yet (no request in it): a gap,
+		// not a fall to zero.
+		c.P50 = append(c.P50, window(p.P50, p.P95))
+		c.P95 = append(c.P95, window(p.P95, p.P50))
+		c.IP50 = append(c.IP50, window(p.IntendedP50, p.IntendedP95))
+		c.IP95 = append(c.IP95, window(p.IntendedP95, p.IntendedP50))
 	}
 	return c
 }

@@ -452,4 +452,3 @@ func jsString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
-

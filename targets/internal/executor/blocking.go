@@ -26,9 +26,10 @@ type Blocking struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	busy, maxBusy     atomic.Int64
-	queued, maxQueued atomic.Int64
-	done              atomic.Int64
+	busy, maxBusy atomic.Int64
+	pending       atomic.Int64 // admitted and not finished (queued + busy)
+	maxQueued     atomic.Int64 // highest pending-Workers seen
+	done          atomic.Int64
 }
 
 type job struct {
@@ -54,7 +55,7 @@ func NewBlocking(cfg BlockingConfig) *Blocking {
 	cfg.Workers = max(cfg.Workers, 1)
 	cfg.Backlog = max(cfg.Backlog, 0)
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Blocking{cfg: cfg, queue: make(chan *job, cfg.Backlog), cancel: cancel}
+	b := &Blocking{cfg: cfg, queue: make(chan *job, cfg.Workers+cfg.Backlog), cancel: cancel}
 	b.wg.Add(cfg.Workers)
 	for range cfg.Workers {
 		go b.worker(ctx)
@@ -63,7 +64,7 @@ func NewBlocking(cfg BlockingConfig) *Blocking {
 }
 
 // Do queues task for a worker and waits until it has run. It returns
-// ErrOverloaded at once when all workers are busy and the queue is full.
+// ErrOverloaded at once when all workers are busy and Backlog tasks are waiting.
 func (b *Blocking) Do(ctx context.Context, task Task) error {
 	j := &job{ctx: ctx, task: task, enqueued: time.Now(), finished: make(chan struct{})}
 	b.mu.RLock()
@@ -71,26 +72,17 @@ func (b *Blocking) Do(ctx context.Context, task Task) error {
 		b.mu.RUnlock()
 		return ErrClosed
 	}
-	q := b.queued.Add(1)
-	// A free worker may be parked on the channel: with an unbuffered handoff the
-	// send succeeds at once; otherwise the job waits in the buffer.
-	select {
-	case b.queue <- j:
-		b.mu.RUnlock()
-		storeMax(&b.maxQueued, q-b.idleWorkers())
-	default:
-		b.queued.Add(-1)
+	n := b.pending.Add(1)
+	if n > int64(b.cfg.Workers+b.cfg.Backlog) {
+		b.pending.Add(-1)
 		b.mu.RUnlock()
 		return ErrOverloaded
 	}
+	storeMax(&b.maxQueued, n-int64(b.cfg.Workers))
+	b.queue <- j // never blocks: the channel holds Workers+Backlog jobs
+	b.mu.RUnlock()
 	<-j.finished
 	return j.err
-}
-
-// idleWorkers estimates how many workers are free (for the queue high-water mark:
-// a job handed straight to an idle worker was never queued).
-func (b *Blocking) idleWorkers() int64 {
-	return max(int64(b.cfg.Workers)-b.busy.Load(), 0)
 }
 
 func (b *Blocking) worker(ctx context.Context) {
@@ -100,7 +92,6 @@ func (b *Blocking) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-b.queue:
-			b.queued.Add(-1)
 			storeMax(&b.maxBusy, b.busy.Add(1))
 			if h := b.cfg.Hooks.QueueWait; h != nil {
 				h(time.Since(j.enqueued))
@@ -111,6 +102,7 @@ func (b *Blocking) worker(ctx context.Context) {
 				j.err = runTask(j.ctx, j.task, blockingRuntime{})
 			}
 			b.busy.Add(-1)
+			b.pending.Add(-1)
 			b.done.Add(1)
 			close(j.finished)
 		}
@@ -123,7 +115,7 @@ func (b *Blocking) Stats() BlockingStats {
 		Workers:   b.cfg.Workers,
 		Busy:      b.busy.Load(),
 		MaxBusy:   b.maxBusy.Load(),
-		Queued:    max(b.queued.Load(), 0),
+		Queued:    max(b.pending.Load()-b.busy.Load(), 0),
 		MaxQueued: max(b.maxQueued.Load(), 0),
 		Done:      b.done.Load(),
 	}
@@ -144,7 +136,7 @@ func (b *Blocking) Close() {
 	for {
 		select {
 		case j := <-b.queue:
-			b.queued.Add(-1)
+			b.pending.Add(-1)
 			j.err = ErrClosed
 			close(j.finished)
 		default:

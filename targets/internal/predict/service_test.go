@@ -56,7 +56,9 @@ func TestScoringHandle(t *testing.T) {
 		{"bad body", hit, answers(`{"detail":1}`), "[", 400, "malformed JSON"},
 		{"store down", storeFunc(func(context.Context, string) ([]byte, error) { return nil, errors.New("connection refused") }),
 			answers(`{"detail":1}`), "[1]", http.StatusServiceUnavailable, "feature store unavailable"},
-		{"store timeout", storeFunc(func(context.Context, string) ([]byte, error) { return nil, fmt.Errorf("get: %w", context.DeadlineExceeded) }),
+		{"store timeout", storeFunc(func(context.Context, string) ([]byte, error) {
+			return nil, fmt.Errorf("get: %w", context.DeadlineExceeded)
+		}),
 			answers(`{"detail":1}`), "[1]", http.StatusGatewayTimeout, "feature store timed out"},
 		{"model down", hit, modelFunc(func(context.Context, []byte) ([]byte, error) { return nil, errors.New("refused") }),
 			"[1]", http.StatusBadGateway, "model service failed"},

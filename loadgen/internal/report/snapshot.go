@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 )
 
@@ -95,4 +96,15 @@ func ErrorText(repr string) string {
 
 func unquote(s string) string {
 	return strings.NewReplacer(`\'`, `'`, `\"`, `"`, `\\`, `\`).Replace(s)
+}
+
+// FromSelfCheck converts the generator's self-check report.
+func FromSelfCheck(r selfcheck.Report) *SelfCheck {
+	sc := &SelfCheck{Valid: r.Valid, MaxCPUPercent: r.MaxCPUPercent, MaxScheduleLagMs: r.MaxScheduleLagMS,
+		Warnings: append([]string(nil), r.Warnings...)}
+	for _, p := range r.Timeline {
+		sc.Timeline = append(sc.Timeline, CheckPoint{Time: time.Unix(p.Timestamp, 0), Users: p.Users,
+			CPUPercent: p.CPUPercent, MaxLagMs: p.MaxLagMS})
+	}
+	return sc
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 )
 
@@ -92,5 +93,14 @@ func TestErrorText(t *testing.T) {
 				t.Errorf("ErrorText(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestFromSelfCheck(t *testing.T) {
+	sc := FromSelfCheck(selfcheck.Report{Valid: false, MaxCPUPercent: 95, MaxScheduleLagMS: 30, Warnings: []string{"w"},
+		Timeline: []selfcheck.Point{{Timestamp: 1795761381, Users: 3, CPUPercent: 95, MaxLagMS: 30}}})
+	want := CheckPoint{Time: time.Unix(1795761381, 0), Users: 3, CPUPercent: 95, MaxLagMs: 30}
+	if sc.Valid || sc.MaxCPUPercent != 95 || sc.MaxScheduleLagMs != 30 || len(sc.Warnings) != 1 || len(sc.Timeline) != 1 || sc.Timeline[0] != want {
+		t.Errorf("%+v", sc)
 	}
 }

@@ -1,0 +1,240 @@
+// Package session is one load test's life cycle around a runner.Runner: it
+// starts a test (clearing the statistics as Locust does), arms the run-time
+// limit counted from the ramp start, resets the statistics once spawning
+// completes when asked, stops the test, and drives the once-a-second clock
+// (statistics windows, self-check, CSV history, console tables).
+//
+// The headless command and the web UI drive the same Session; it implements
+// webui.Runner. All methods are safe for concurrent use.
+package session
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/loadgen/internal/httpclient"
+	"predictlab/loadgen/internal/locustlog"
+	"predictlab/loadgen/internal/runner"
+	"predictlab/loadgen/internal/selfcheck"
+	"predictlab/loadgen/internal/stats"
+	"predictlab/loadgen/internal/users"
+)
+
+// Runner states, as Locust names them.
+const (
+	StateReady    = "ready"
+	StateSpawning = "spawning"
+	StateRunning  = "running"
+	StateStopping = "stopping"
+	StateStopped  = "stopped"
+)
+
+// Options configure a Session.
+type Options struct {
+	Classes     []users.Class
+	StopTimeout time.Duration
+	// ResetStats resets the statistics each time spawning completes.
+	ResetStats bool
+	Stats      *stats.Stats
+	Monitor    *selfcheck.Monitor
+	// Log is the base logger; the session logs as locust.runners / locust.main.
+	Log  zerolog.Logger
+	Seed uint64
+	// ConnBudget: see runner.Options.
+	ConnBudget int64
+	// OnTimeLimit runs (in its own goroutine) when a run-time limit expires.
+	// The headless command shuts down; nil means the session stops the test.
+	OnTimeLimit func()
+}
+
+// Session is one load test. Create it with New.
+type Session struct {
+	opts    Options
+	runLog  zerolog.Logger
+	mainLog zerolog.Logger
+
+	mu     sync.Mutex
+	r      *runner.Runner
+	host   string
+	state  string
+	limit  *time.Timer
+	closed bool
+}
+
+// New returns a session in state "ready".
+func New(opts Options) *Session {
+	return &Session{opts: opts, state: StateReady,
+		runLog: locustlog.Named(opts.Log, "locust.runners"), mainLog: locustlog.Named(opts.Log, "locust.main")}
+}
+
+// Start starts a test with users at spawnRate against host, or changes the
+// user count of the running one. runTime > 0 stops the test that long after
+// this call (the ramp counts toward it).
+func (s *Session) Start(users int, spawnRate float64, host string, runTime time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("start test: session closed")
+	}
+	if s.r == nil || host != s.host {
+		if s.r != nil {
+			s.stopLocked()
+		}
+		target, err := httpclient.ParseTarget(host)
+		if err != nil {
+			return fmt.Errorf("start test: %w", err)
+		}
+		r, err := runner.New(runner.Options{
+			Classes: s.opts.Classes, Target: target, Stats: s.opts.Stats, StopTimeout: s.opts.StopTimeout,
+			Log: s.runLog, Lag: s.lagFunc(), Seed: s.opts.Seed, ConnBudget: s.opts.ConnBudget,
+			OnSpawned: s.spawned,
+		})
+		if err != nil {
+			return fmt.Errorf("start test: %w", err)
+		}
+		s.r, s.host = r, host
+	}
+	if s.state != StateSpawning && s.state != StateRunning {
+		s.opts.Stats.Reset() // Locust clears the stats when a test starts
+	}
+	s.state = StateSpawning
+	if s.limit != nil {
+		s.limit.Stop()
+		s.limit = nil
+	}
+	if runTime > 0 {
+		s.limit = time.AfterFunc(runTime, s.timeLimit)
+	}
+	s.r.Start(users, spawnRate)
+	return nil
+}
+
+func (s *Session) lagFunc() func(time.Duration) {
+	if s.opts.Monitor == nil {
+		return nil
+	}
+	return s.opts.Monitor.ObserveLag
+}
+
+// spawned is the runner's OnSpawned callback.
+func (s *Session) spawned() {
+	s.mu.Lock()
+	if s.state == StateSpawning {
+		s.state = StateRunning
+	}
+	s.mu.Unlock()
+	if s.opts.ResetStats {
+		s.runLog.Info().Msg("Resetting stats")
+		s.opts.Stats.Reset()
+	}
+}
+
+func (s *Session) timeLimit() {
+	if s.opts.OnTimeLimit != nil {
+		s.opts.OnTimeLimit()
+		return
+	}
+	s.mainLog.Info().Msg("Time limit reached. Stopping Locust")
+	s.Stop()
+}
+
+// Stop stops the running test (honouring the stop timeout) and waits for
+// its users. Statistics are kept.
+func (s *Session) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Session) stopLocked() {
+	if s.limit != nil {
+		s.limit.Stop()
+		s.limit = nil
+	}
+	if s.r == nil || (s.state != StateSpawning && s.state != StateRunning) {
+		return
+	}
+	s.state = StateStopping
+	r := s.r
+	s.mu.Unlock()
+	r.Stop()
+	s.mu.Lock()
+	s.state = StateStopped
+	if s.opts.Monitor != nil && s.opts.Monitor.CPUWarned() {
+		s.runLog.Warn().Msg(selfcheck.CPUEndWarning)
+	}
+}
+
+// ResetStats clears the statistics.
+func (s *Session) ResetStats() { s.opts.Stats.Reset() }
+
+// State is the Locust runner state.
+func (s *Session) State() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// UserCount is the number of live users.
+func (s *Session) UserCount() int {
+	s.mu.Lock()
+	r := s.r
+	s.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	return r.UserCount()
+}
+
+// ClassCounts is the live users per class.
+func (s *Session) ClassCounts() map[string]int {
+	s.mu.Lock()
+	r := s.r
+	s.mu.Unlock()
+	if r == nil {
+		return map[string]int{}
+	}
+	return r.ClassCounts()
+}
+
+// Snapshot returns the current statistics.
+func (s *Session) Snapshot() *stats.Snapshot { return s.opts.Stats.Snapshot() }
+
+// Host is the current target host.
+func (s *Session) Host() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.host
+}
+
+// TickFunc receives the snapshot of each one-second tick. n counts ticks
+// from 0 (the tick at Loop's start).
+type TickFunc func(n int, snap *stats.Snapshot)
+
+// Loop ticks once per second from its call until ctx is done: it advances
+// the statistics (stats.Tick), closes a self-check window and calls each fn
+// in order. The first tick happens at once. Loop returns when ctx is done.
+func (s *Session) Loop(ctx context.Context, fns ...TickFunc) {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for n := 0; ; n++ {
+		now := time.Now()
+		users := s.UserCount()
+		if s.opts.Monitor != nil && n > 0 {
+			s.opts.Monitor.Tick(now, users)
+		}
+		snap := s.opts.Stats.Tick(now, users)
+		for _, fn := range fns {
+			fn(n, snap)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}

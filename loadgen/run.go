@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/loadgen/internal/config"
+	"predictlab/loadgen/internal/httpclient"
+	"predictlab/loadgen/internal/locustlog"
+	"predictlab/loadgen/internal/scenario"
+	"predictlab/loadgen/internal/selfcheck"
+	"predictlab/loadgen/internal/session"
+	"predictlab/loadgen/internal/stats"
+	"predictlab/loadgen/internal/users"
+)
+
+// run is the whole command: parse flags, set up, run the test, write results.
+// It returns nil for exit code 0, *exitError for another code already
+// explained on stderr, *configError for bad input.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse(args, stdout)
+	if errors.Is(err, config.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return &configError{err}
+	}
+	if cfg.Version {
+		fmt.Fprintf(stdout, "loadgen %s\n", version)
+		return nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return &configError{err}
+	}
+	errw := locustlog.NewWriter(stderr)
+	hostname, err := os.Hostname()
+	if err != nil || hostname == "" {
+		hostname = "localhost"
+	}
+	logger := locustlog.New(errw, hostname, locustlog.Levels[cfg.LogLevel], nil)
+	mainLog := locustlog.Named(logger, "locust.main")
+	fail := func(format string, a ...any) error {
+		mainLog.Error().Msgf(format, a...)
+		return &exitError{code: 1}
+	}
+	for _, d := range cfg.Deprecations {
+		mainLog.Warn().Msg(d)
+	}
+
+	all, err := loadClasses(cfg, mainLog)
+	if err != nil {
+		return fail("%s", err)
+	}
+	if cfg.List {
+		fmt.Fprintln(stdout, "Available Users:")
+		for _, c := range all {
+			fmt.Fprintln(stdout, "    "+c.Name)
+		}
+		return nil
+	}
+	classes, err := users.Select(all, cfg.UserClasses)
+	if err != nil {
+		return fail("%s", err)
+	}
+	if cfg.Host == "" {
+		return fail("You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option.")
+	}
+	if _, err := httpclient.ParseTarget(cfg.Host); err != nil {
+		return fail("%s", err)
+	}
+	if !cfg.Headless {
+		return fail("the web UI is not available in this build; run with --headless")
+	}
+	for _, c := range classes {
+		if len(c.Tasks) == 0 {
+			logger.Warn().Msgf("%s had no tasks left after filtering, instantiating it will fail!", c.Name)
+		}
+	}
+	return runHeadless(ctx, cfg, classes, logger, errw, stdout)
+}
+
+// loadClasses returns the built-in classes, or those of the -f scenario file.
+func loadClasses(cfg *config.Config, log zerolog.Logger) ([]users.Class, error) {
+	if cfg.ScenarioFile == "" {
+		return users.Builtin(), nil
+	}
+	if strings.HasSuffix(cfg.ScenarioFile, ".py") {
+		if filepath.Base(cfg.ScenarioFile) == "benchmark.py" {
+			log.Info().Msgf("%s: using the built-in classes of the seed's benchmark.py (loadgen does not run Python)", cfg.ScenarioFile)
+			return users.Builtin(), nil
+		}
+		return nil, fmt.Errorf("%s: loadgen does not run Python locustfiles; describe the users in a YAML scenario file", cfg.ScenarioFile)
+	}
+	return scenario.Load(cfg.ScenarioFile)
+}
+
+// connBudget is the number of connections kept open before users park idle
+// ones: the file descriptor limit minus a reserve.
+func connBudget() int64 {
+	var lim syscallRlimit
+	if getNofile(&lim) != nil || lim.Cur == 0 {
+		return 0
+	}
+	return max(int64(lim.Cur)*9/10-64, 64)
+}
+
+func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class, logger zerolog.Logger, errw io.Writer, stdout io.Writer) error {
+	mainLog := locustlog.Named(logger, "locust.main")
+	st := stats.New(time.Now)
+	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) })
+
+	out, err := openOutputs(cfg, errw, stdout)
+	if err != nil {
+		mainLog.Error().Msg(err.Error())
+		return &exitError{code: 1}
+	}
+
+	limit := make(chan struct{})
+	sess := session.New(session.Options{
+		Classes: classes, StopTimeout: cfg.StopTimeout, ResetStats: cfg.ResetStats,
+		Stats: st, Monitor: mon, Log: logger, Seed: uint64(time.Now().UnixNano()),
+		ConnBudget:  connBudget(),
+		OnTimeLimit: func() { close(limit) },
+	})
+
+	if cfg.RunTime > 0 {
+		mainLog.Info().Msgf("Run time limit set to %d seconds", int64(cfg.RunTime/time.Second))
+	} else {
+		mainLog.Info().Msg("No run time limit set, use CTRL+C to interrupt")
+	}
+	mainLog.Info().Msgf("Starting Locust %s", version)
+	startTime := time.Now()
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		sess.Loop(loopCtx, func(n int, snap *stats.Snapshot) {
+			out.tick(n, snap)
+		})
+	}()
+	if err := sess.Start(cfg.Users, cfg.SpawnRate, cfg.Host, cfg.RunTime); err != nil {
+		stopLoop()
+		<-loopDone
+		return fmt.Errorf("start test: %w", err)
+	}
+
+	select {
+	case <-limit:
+		mainLog.Info().Msg("--run-time limit reached, shutting down")
+	case <-ctx.Done():
+		var se *signalError
+		if errors.As(context.Cause(ctx), &se) {
+			mainLog.Info().Msgf("Got %s signal", sigName(se.sig))
+		}
+	}
+	sess.Stop()
+	stopLoop()
+	<-loopDone
+	endTime := time.Now()
+
+	snap := st.Tick(endTime, 0)
+	report := mon.Report()
+	code := 0
+	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
+		code = cfg.ExitCodeOnError
+	}
+	res := &result{cfg: cfg, snap: snap, selfCheck: report, start: startTime, end: endTime, exitCode: code,
+		classes: classNames(classes)}
+	ferr := out.final(res, mainLog)
+	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
+	out.finalTables(res)
+	scLog := locustlog.Named(logger, "loadgen.selfcheck")
+	if report.Valid {
+		scLog.Info().Msg(report.Summary())
+	} else {
+		scLog.Warn().Msg(report.Summary())
+	}
+	if ferr != nil {
+		return fmt.Errorf("write results: %w", ferr)
+	}
+	if err := out.json(res); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func classNames(cs []users.Class) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func sigName(s os.Signal) string {
+	switch s.String() {
+	case "interrupt":
+		return "SIGINT"
+	case "terminated":
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// result is everything the final outputs need.
+type result struct {
+	cfg        *config.Config
+	snap       *stats.Snapshot
+	selfCheck  selfcheck.Report
+	start, end time.Time
+	exitCode   int
+	classes    []string
+}

@@ -286,6 +286,11 @@ func TestBrowserWebUI(t *testing.T) {
 	if lr.State() != "ready" {
 		t.Fatalf("a refused form started the runner (state %s)", lr.State())
 	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveShot(t, "webui-start-error.png", shot)
 
 	// 3. Start a swarm against the loopback target.
 	step("start", chromedp.SetValue(chromedp.ID("user_count"), "5"), chromedp.SetValue(chromedp.ID("spawn_rate"), "5"),
@@ -315,7 +320,7 @@ func TestBrowserWebUI(t *testing.T) {
 	poll("the RPS chart to update", `document.querySelector('#chart-rps path[data-series="rps"]').getAttribute("d") !== `+jsString(d0))
 	poll("a response time line", `document.querySelector('#chart-rt path[data-series="p50"]') !== null`)
 	poll("a users line", `document.querySelector('#chart-users path[data-series="n"]') !== null`)
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,12 +332,18 @@ func TestBrowserWebUI(t *testing.T) {
 	}
 	saveShot(t, "webui-stats.png", shot)
 
-	// 6. Stop.
+	// 6. Edit the user count of the running test.
+	step("edit", chromedp.Click(chromedp.ID("btn-edit")), chromedp.WaitVisible(chromedp.ID("edit-form")),
+		chromedp.SetValue(chromedp.ID("edit_user_count"), "8"), chromedp.Click(chromedp.ID("btn-edit-go")),
+		chromedp.WaitNotVisible(chromedp.ID("edit")))
+	poll("8 users", `document.getElementById("st-users").textContent === "8"`)
+
+	// 7. Stop.
 	step("stop", chromedp.Click(chromedp.ID("btn-stop")))
 	poll("stopped state", `document.getElementById("st-state").textContent === "stopped"`)
 	step("new test link", chromedp.WaitVisible(chromedp.ID("btn-new")))
 
-	// 7. Download the requests CSV through the page's link.
+	// 8. Download the requests CSV through the page's link.
 	step("download tab", chromedp.Click(chromedp.CSS(`a[data-tab="download"]`)), chromedp.WaitVisible(chromedp.ID("dl-stats")),
 		chromedp.Click(chromedp.ID("dl-stats")))
 	var guid string

@@ -18,6 +18,8 @@ package scenario
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"fmt"
 	"os"
 	"regexp"
@@ -57,12 +59,12 @@ var classNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func Parse(file string, data []byte) ([]users.Class, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse scenario %s: %s", file, strings.ReplaceAll(err.Error(), "\n", " "))
 	}
 	p := &parser{file: file}
 	if len(doc.Content) == 0 {
-		return nil, p.errf(&doc, "users", "the file defines no users")
+		return nil, &Error{File: file, Line: 1, Field: "users", Msg: "the file defines no users"}
 	}
 	root := doc.Content[0]
 	fields, err := p.mapping(root, "(top level)", "users")

@@ -19,8 +19,8 @@ package scenario
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"

@@ -1,0 +1,207 @@
+// Package report turns a lab run's measurements into results.json,
+// summary.md, PNG charts and a self-contained index.html.
+//
+// Results holds the measurements (filled by the lab's runner); Analyze
+// derives everything the report states (breaking points, predictions,
+// cross-checks, conclusion) as a pure function of them; Write renders.
+package report
+
+import (
+	"time"
+
+	"predictlab/lab/internal/breakpoint"
+	"predictlab/lab/internal/envinfo"
+	"predictlab/lab/internal/experiment"
+	"predictlab/lab/internal/jsonnum"
+	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/queueing"
+	"predictlab/lab/internal/scrape"
+)
+
+// Results is everything a lab run measured, as written to results.json.
+type Results struct {
+	Profile  profile.Profile `json:"profile"`
+	Settings Settings        `json:"settings"`
+	Env      envinfo.Env     `json:"environment"`
+	Started  time.Time       `json:"started"`
+	Ended    time.Time       `json:"ended"`
+	// Status is "complete", "interrupted" or "failed".
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Targets are in the order they ran (sync, then async).
+	Targets []*Target `json:"targets"`
+}
+
+// Settings is how the lab was invoked.
+type Settings struct {
+	Out                string    `json:"out"`
+	Bind               string    `json:"bind"`
+	Ports              []Port    `json:"ports,omitempty"`
+	External           bool      `json:"external"`
+	SyncURL            string    `json:"sync_url"`
+	AsyncURL           string    `json:"async_url"`
+	TargetsBin         string    `json:"targets_bin"`
+	LoadgenBin         string    `json:"loadgen_bin"`
+	LoadgenHTML        bool      `json:"loadgen_html"`
+	LoadgenFullHistory bool      `json:"loadgen_full_history"`
+	Only               string    `json:"only,omitempty"`
+	Experiments        []int     `json:"experiments"`
+	Services           []Command `json:"services,omitempty"`
+}
+
+// Port is one service's port.
+type Port struct {
+	Service string `json:"service"`
+	Port    int    `json:"port"`
+}
+
+// Command is a child process's command line.
+type Command struct {
+	Name string   `json:"name"`
+	Args []string `json:"args"`
+}
+
+// Target is one architecture's results.
+type Target struct {
+	Name        string         `json:"name"` // "sync" or "async"
+	URL         string         `json:"url"`
+	Settings    profile.Target `json:"settings"`
+	Experiments []*Experiment  `json:"experiments"`
+	Analysis    *Analysis      `json:"analysis,omitempty"`
+}
+
+// Experiment is one finished (or aborted) experiment.
+type Experiment struct {
+	Number    int           `json:"number"`
+	Name      string        `json:"name"`
+	File      string        `json:"file"` // file base, e.g. load_test_sync
+	Users     int           `json:"users"`
+	SpawnRate float64       `json:"spawn_rate"`
+	RunTime   time.Duration `json:"run_time"`
+	// UsersFrom says where Users came from ("profile", "breaking point",
+	// "largest count tested").
+	UsersFrom string    `json:"users_from"`
+	Command   []string  `json:"command"`
+	ExitCode  int       `json:"exit_code"`
+	Started   time.Time `json:"started"`
+	Ended     time.Time `json:"ended"`
+	Error     string    `json:"error,omitempty"`
+	Stats     *Summary  `json:"stats,omitempty"`
+	Intended  *Summary  `json:"intended,omitempty"`
+	// History is the Aggregated rows of the stats history.
+	History []HistPoint `json:"history"`
+	// Internals are the per-second server internals, by service
+	// ("scoring", "model").
+	Internals map[string][]scrape.Point `json:"internals,omitempty"`
+	// LoopBusySeconds and ServerRequests are counter increases over the
+	// experiment on the scoring service (NaN when not exported).
+	LoopBusySeconds jsonnum.Float         `json:"loop_busy_seconds"`
+	ServerRequests  jsonnum.Float         `json:"server_requests"`
+	SelfCheck       *experiment.SelfCheck `json:"self_check,omitempty"`
+}
+
+// Summary is the Aggregated line of a stats file (times in ms).
+type Summary struct {
+	Requests int64         `json:"requests"`
+	Failures int64         `json:"failures"`
+	AvgMS    float64       `json:"avg_ms"`
+	MinMS    float64       `json:"min_ms"`
+	MaxMS    float64       `json:"max_ms"`
+	MedianMS float64       `json:"median_ms"`
+	P95MS    jsonnum.Float `json:"p95_ms"`
+	P99MS    jsonnum.Float `json:"p99_ms"`
+	RPS      float64       `json:"rps"`
+}
+
+// HistPoint is one Aggregated history row.
+type HistPoint struct {
+	T          int64         `json:"t"` // Unix seconds
+	Users      int           `json:"users"`
+	Total      int64         `json:"total"`
+	Failures   int64         `json:"failures"`
+	TotalAvgMS float64       `json:"total_avg_ms"`
+	RPS        jsonnum.Float `json:"rps"`
+	P50        jsonnum.Float `json:"p50"`
+	P95        jsonnum.Float `json:"p95"`
+	// Current is true when P50/P95 are current-window percentiles
+	// (--csv-full-history), false when cumulative.
+	Current bool `json:"current"`
+}
+
+// Analysis is what the report derives for one target.
+type Analysis struct {
+	// Exp1 is experiment 1 beside the physical floor.
+	Exp1 *Exp1 `json:"exp1,omitempty"`
+	// Breakpoint is the throughput rule applied to experiment 2.
+	Breakpoint *breakpoint.Result `json:"breakpoint,omitempty"`
+	// Rule states the breaking-point rule in words.
+	Rule string `json:"rule"`
+	// PeakThroughput is the best 5 s completion rate in experiments 2–4.
+	PeakThroughput float64 `json:"peak_throughput"`
+	// Prediction is the queueing model's capacity from measured inputs
+	// (blocking: experiment 1's mean; event loop: configured CPU cost),
+	// ModelPrediction from the configured costs alone, and
+	// MeasuredCPUPrediction from the loop's measured busy time per request.
+	Prediction            queueing.Prediction  `json:"prediction"`
+	ModelPrediction       queueing.Prediction  `json:"model_prediction"`
+	MeasuredCPUPrediction *queueing.Prediction `json:"measured_cpu_prediction,omitempty"`
+	MeasuredLoopCPUMS     float64              `json:"measured_loop_cpu_ms,omitempty"`
+	// Little holds Little's-law cross-checks.
+	Little []Little `json:"little"`
+	// GeneratorFlags are the seconds where loadgen's self-check says the
+	// generator, not the server, may have been the limit.
+	GeneratorFlags []GeneratorFlag `json:"generator_flags"`
+	GeneratorValid bool            `json:"generator_valid"`
+	// BreakpointGeneratorLimited is set when a flagged second falls in
+	// experiment 2 at or before the breaking point.
+	BreakpointGeneratorLimited bool `json:"breakpoint_generator_limited"`
+	// Stress compares latency from the intended start with the actual one.
+	Stress *Stress `json:"stress,omitempty"`
+	// Internals summarises the server internals during experiment 3.
+	Internals *InternalsSummary `json:"internals,omitempty"`
+}
+
+// Exp1 is the single-user response time beside its floor.
+type Exp1 struct {
+	AvgMS      float64 `json:"avg_ms"`
+	MinMS      float64 `json:"min_ms"`
+	MaxMS      float64 `json:"max_ms"`
+	MedianMS   float64 `json:"median_ms"`
+	RPS        float64 `json:"rps"`
+	FloorMS    float64 `json:"floor_ms"`
+	OverheadMS float64 `json:"overhead_ms"` // median − floor
+}
+
+// Little is one Little's-law check: users ≈ X × (R + Z).
+type Little struct {
+	Where      string  `json:"where"`
+	Users      float64 `json:"users"`
+	Throughput float64 `json:"throughput"`
+	LatencyMS  float64 `json:"latency_ms"`
+	Predicted  float64 `json:"predicted_users"`
+}
+
+// GeneratorFlag is one second where the generator was strained.
+type GeneratorFlag struct {
+	Experiment int     `json:"experiment"`
+	Timestamp  int64   `json:"timestamp"`
+	Users      int     `json:"users"`
+	CPUPercent float64 `json:"cpu_percent"`
+	MaxLagMS   float64 `json:"max_lag_ms"`
+}
+
+// Stress is the intended-start vs actual latency of experiment 4.
+type Stress struct {
+	ActualMedianMS, IntendedMedianMS float64
+	ActualP95MS, IntendedP95MS       jsonnum.Float
+	ActualP99MS, IntendedP99MS       jsonnum.Float
+}
+
+// InternalsSummary is the mean and peak of the internals in experiment 3.
+type InternalsSummary struct {
+	Experiment      int           `json:"experiment"`
+	MeanWorkersBusy jsonnum.Float `json:"mean_workers_busy"`
+	MaxQueueLength  jsonnum.Float `json:"max_queue_length"`
+	MeanLoopBusy    jsonnum.Float `json:"mean_loop_busy"`
+	MeanLoopLagMS   jsonnum.Float `json:"mean_loop_lag_ms"`
+}

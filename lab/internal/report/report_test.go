@@ -1,0 +1,197 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"predictlab/lab/internal/envinfo"
+	"predictlab/lab/internal/experiment"
+	"predictlab/lab/internal/jsonnum"
+	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/scrape"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// history simulates a closed-loop ramp against a server of the given
+// capacity: users grow by rate per second up to maxUsers.
+func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []HistPoint {
+	var out []HistPoint
+	var total, sumLat, queue float64
+	users := 0
+	for s := 0; s <= seconds; s++ {
+		offered := float64(users)
+		done := math.Min(offered+queue, capacity)
+		queue += offered - done
+		lat := baseMS + 1000*queue/capacity
+		total += done
+		sumLat += done * lat
+		p := HistPoint{T: t0 + int64(s), Users: users, Total: int64(total), RPS: jsonnum.Float(done),
+			P50: jsonnum.Float(lat), P95: jsonnum.Float(lat * 1.3), Current: true}
+		if total > 0 {
+			p.TotalAvgMS = sumLat / total
+		}
+		out = append(out, p)
+		users = min(maxUsers, users+rate)
+	}
+	return out
+}
+
+func summary(req int64, avg, med, rps float64) *Summary {
+	return &Summary{Requests: req, AvgMS: avg, MinMS: med * 0.9, MaxMS: med * 1.2, MedianMS: med,
+		P95MS: jsonnum.Float(med * 1.3), P99MS: jsonnum.Float(med * 1.5), RPS: rps}
+}
+
+// fixture is a complete quick-profile run with made-up but plausible
+// numbers: sync saturates at 88 req/s, async does not saturate.
+func fixture() *Results {
+	p, _ := profile.Lookup("quick")
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	r := &Results{Profile: p, Status: "complete", Started: t0, Ended: t0.Add(170 * time.Second),
+		Env: envinfo.Env{CPUModel: "Test CPU", CPUs: 2, OS: "Test OS", Kernel: "6.0", Arch: "linux/amd64", GoVersion: "go1.26", GitCommit: "abc123", LabBuild: "test"},
+		Settings: Settings{Out: "output/x", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen", LoadgenHTML: true, LoadgenFullHistory: true,
+			Experiments: []int{1, 2, 3, 4}, Services: []Command{{Name: "feature store", Args: []string{"bin/targets", "featurestore", "--addr", "127.0.0.1:6379"}}}}}
+	mk := func(name string, tgt profile.Target, capacity, base float64, start int64) *Target {
+		t := &Target{Name: name, URL: "http://127.0.0.1:x", Settings: tgt}
+		e1 := &Experiment{Number: 1, Name: "response_time", File: "response_time_" + name, Users: 1, SpawnRate: 1, RunTime: 10 * time.Second, UsersFrom: "profile",
+			Command: []string{"bin/loadgen", "-u", "1"}, Stats: summary(10, base+0.5, base, 1), History: history(start, 1, 1, 10, capacity, base)}
+		e2 := &Experiment{Number: 2, Name: "load_test", File: "load_test_" + name, Users: 300, SpawnRate: 10, RunTime: 30 * time.Second, UsersFrom: "profile",
+			Command: []string{"bin/loadgen", "-u", "300"}, Stats: summary(2000, 400, 300, 70), History: history(start+20, 300, 10, 30, capacity, base),
+			SelfCheck: &experiment.SelfCheck{Valid: true, Timeline: []experiment.Tick{{Timestamp: start + 25, Users: 50, CPUPercent: 20}}}}
+		e3 := &Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: 90, SpawnRate: 90, RunTime: 30 * time.Second, UsersFrom: "breaking point",
+			Command: []string{"bin/loadgen", "-u", "90"}, Stats: summary(2600, base*2, base*1.8, math.Min(90, capacity)), History: history(start+60, 90, 90, 30, capacity, base)}
+		e4 := &Experiment{Number: 4, Name: "stress_test", File: "stress_test_" + name, Users: 500, SpawnRate: 50, RunTime: 10 * time.Second, UsersFrom: "profile",
+			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summary(900, 900, 800, capacity), Intended: summary(900, 1500, 1400, capacity), History: history(start+100, 500, 50, 10, capacity, base)}
+		var pts []scrape.Point
+		for i := 0; i < 30; i++ {
+			pt := scrape.Point{Time: float64(start + 60 + int64(i)), WorkersBusy: jsonnum.NaN(), QueueLength: jsonnum.NaN(), LoopBusy: jsonnum.NaN(), LoopLagMS: jsonnum.NaN()}
+			if tgt.Style == "blocking" {
+				pt.WorkersBusy, pt.QueueLength = 8, jsonnum.Float(i)
+			} else {
+				pt.LoopBusy, pt.LoopLagMS = 0.25, 0.5
+			}
+			pts = append(pts, pt)
+		}
+		e3.Internals = map[string][]scrape.Point{"scoring": pts}
+		e3.LoopBusySeconds, e3.ServerRequests = jsonnum.NaN(), jsonnum.NaN()
+		if tgt.Style != "blocking" {
+			e3.LoopBusySeconds, e3.ServerRequests = 0.5, 2600
+		}
+		t.Experiments = []*Experiment{e1, e2, e3, e4}
+		return t
+	}
+	r.Targets = []*Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 100000, 48, 1800001000)}
+	return r
+}
+
+func TestSummaryGolden(t *testing.T) {
+	r := fixture()
+	Analyze(r)
+	got := Markdown(r)
+	golden := filepath.Join("testdata", "summary.md")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("summary.md differs from %s (run go test ./lab/internal/report -update after checking):\n%s", golden, got)
+	}
+}
+
+func TestAnalyze(t *testing.T) {
+	r := fixture()
+	Analyze(r)
+	s, a := r.Targets[0].Analysis, r.Targets[1].Analysis
+	if s.Breakpoint == nil || !s.Breakpoint.Reached || s.Breakpoint.Users < 79 || s.Breakpoint.Users > 97 {
+		t.Errorf("sync breaking point = %+v, want reached within ±10%% of 88", s.Breakpoint)
+	}
+	if a.Breakpoint == nil || a.Breakpoint.Reached || a.Breakpoint.Users != 300 {
+		t.Errorf("async breaking point = %+v, want not reached (300)", a.Breakpoint)
+	}
+	if !s.Prediction.Bound || math.Abs(s.Prediction.Users-8/0.0915) > 0.01 {
+		t.Errorf("sync prediction = %+v, want 8 / 91.5 ms", s.Prediction)
+	}
+	if a.Prediction.Bound {
+		t.Errorf("async prediction = %+v, want not CPU-bound", a.Prediction)
+	}
+	if a.MeasuredCPUPrediction == nil || math.Abs(a.MeasuredLoopCPUMS-0.5/2600*1000) > 1e-6 {
+		t.Errorf("measured loop CPU = %v, %+v", a.MeasuredLoopCPUMS, a.MeasuredCPUPrediction)
+	}
+	if s.Exp1 == nil || s.Exp1.FloorMS != 90 || math.Abs(a.Exp1.FloorMS-47.071) > 0.001 {
+		t.Errorf("floors: sync %+v async %+v", s.Exp1, a.Exp1)
+	}
+	if s.Stress == nil || s.Stress.IntendedMedianMS != 1400 {
+		t.Errorf("stress = %+v", s.Stress)
+	}
+	if len(s.Little) != 2 {
+		t.Errorf("little = %+v", s.Little)
+	}
+}
+
+func TestConclusionFollowsNumbers(t *testing.T) {
+	r := fixture()
+	Analyze(r)
+	c := strings.Join(Conclusion(r), " ")
+	for _, want := range []string{"Sync kept up with", "Async kept up through all 300 users", "self-check found no second"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("conclusion lacks %q:\n%s", want, c)
+		}
+	}
+	// Flip the numbers: the text must follow.
+	r.Targets[1].Experiments[1].SelfCheck = &experiment.SelfCheck{Valid: false, Timeline: []experiment.Tick{{Timestamp: 1, CPUPercent: 99}}}
+	Analyze(r)
+	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "flagged 1 second") {
+		t.Errorf("conclusion ignores the generator flag:\n%s", c)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	r := fixture()
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"results.json", "summary.md", "index.html", "load_test.png", "max_performance.png", "stress_test.png", "load_test_throughput.png", "max_performance_internals.png"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".png") && !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s is not a PNG", f)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+	if !bytes.Contains(page, []byte("data:image/png;base64,")) || bytes.Contains(page, []byte("src=\"http")) {
+		t.Error("index.html is not self-contained")
+	}
+	back, err := ReadResults(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Targets[0].Analysis.Breakpoint.Users != r.Targets[0].Analysis.Breakpoint.Users {
+		t.Error("results.json does not round-trip the breaking point")
+	}
+}
+
+func TestMarkdownToHTML(t *testing.T) {
+	got := markdownToHTML("# T\n\n- a **b**\n  - c `d<`\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\ntext\n")
+	for _, want := range []string{"<h1>T</h1>", "<strong>b</strong>", "<code>d&lt;</code>", "<th>x</th>", "<td>2</td>", "<p>text</p>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in %s", want, got)
+		}
+	}
+}

@@ -239,7 +239,7 @@ var funcs = template.FuncMap{
 	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"gap": func(measured, intended float64) string {
 		d := intended - measured
-		if d < 0.5 {
+		if d < 1 {
 			return "0"
 		}
 		return "+" + strconv.FormatInt(int64(d), 10)

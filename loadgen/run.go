@@ -176,6 +176,10 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 	res := &result{cfg: cfg, snap: snap, selfCheck: report, start: startTime, end: endTime, exitCode: code,
 		classes: classNames(classes)}
 	ferr := out.final(res, mainLog)
+	info := reportInfo(cfg, cfg.Host, cfg.Users, cfg.SpawnRate, cfg.RunTime, res.classes)
+	if err := writeHTMLReport(cfg, snap, report, info, mainLog); err != nil && ferr == nil {
+		ferr = err
+	}
 	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
 	out.finalTables(res)
 	scLog := locustlog.Named(logger, "loadgen.selfcheck")

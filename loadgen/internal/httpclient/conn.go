@@ -142,11 +142,26 @@ func (c *Conn) drop() {
 	c.c = nil
 	c.mu.Unlock()
 	if nc != nil {
-		nc.Close()
+		closeNow(nc)
 		if c.budget != nil {
 			c.budget.open.Add(-1)
 		}
 	}
+}
+
+// closeNow closes nc without leaving it in TIME_WAIT (SO_LINGER 0: the
+// kernel sends RST instead of FIN). Loadgen only closes connections that are
+// idle or abandoned, and with tens of thousands of users on loopback the
+// TIME_WAIT sockets of a normal close would exhaust the ephemeral ports and
+// make every connect() scan for a free one.
+func closeNow(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	nc.Close()
 }
 
 // Park closes the idle connection if the budget is tight and the user is
@@ -169,7 +184,7 @@ func (c *Conn) Abort() {
 	nc := c.c
 	c.mu.Unlock()
 	if nc != nil {
-		nc.Close() // Do's goroutine sees an error and drops (and uncounts) it
+		closeNow(nc) // Do's goroutine sees an error and drops (and uncounts) it
 	}
 }
 

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"predictlab/internal/locustcsv"
+)
+
+// runArgs runs the command and returns its error and outputs.
+func runArgs(ctx context.Context, args ...string) (error, string, string) {
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, args, &stdout, &stderr)
+	return err, stdout.String(), stderr.String()
+}
+
+func code(err error) int { return exitCode(err, &bytes.Buffer{}) }
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("users:\n  - name: A\n    weight: zero\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "unknown flag: --bogus"},
+		{"bad run time", []string{"-t", "1d"}, "Valid --run-time formats"},
+		{"unknown class", []string{"--headless", "-H", "http://127.0.0.1:1", "Nope"}, "Unknown User(s): Nope"},
+		{"taskless class alone", []string{"--headless", "-H", "http://127.0.0.1:1", "ApiUser"}, "No tasks defined on ApiUser"},
+		{"no host", []string{"--headless", "ApiSyncUser"}, "You must specify the base host"},
+		{"bad scenario", []string{"--headless", "-H", "http://127.0.0.1:1", "-f", bad}, "bad.yaml:3: users[0].weight"},
+		{"missing csv dir", []string{"--headless", "-H", "http://127.0.0.1:1", "--csv", filepath.Join(dir, "nope", "x"), "ApiSyncUser"}, "no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err, _, stderr := runArgs(context.Background(), tt.args...)
+			var buf bytes.Buffer
+			if c := exitCode(err, &buf); c != 1 {
+				t.Fatalf("exit code %d (err %v), want 1", c, err)
+			}
+			msg := stderr + buf.String()
+			if !strings.Contains(msg, tt.want) || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+				t.Fatalf("stderr %q: want one line containing %q", msg, tt.want)
+			}
+		})
+	}
+	err, stdout, _ := runArgs(context.Background(), "-l")
+	if err != nil || stdout != "Available Users:\n    ApiUser\n    ApiAsyncUser\n    ApiSyncUser\n" {
+		t.Fatalf("-l: %v %q", err, stdout)
+	}
+}
+
+// TestInterruptedRunWritesCompleteCSVs runs against a loopback server until
+// it has answered enough requests, then cancels the context as Ctrl-C does:
+// the run must stop cleanly, exit 1 (404s failed), and leave complete files.
+func TestInterruptedRunWritesCompleteCSVs(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 300 {
+			cancel(&signalError{os.Interrupt})
+		}
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(`{"detail": 0.5}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "s.yaml")
+	os.WriteFile(scen, []byte(`users:
+  - name: Fast
+    wait_time: constant(0)
+    tasks:
+      - {method: GET, path: /ok, weight: 3}
+      - {method: GET, path: /missing}
+`), 0o644)
+	prefix := filepath.Join(dir, "x")
+	err, stdout, stderr := runArgs(ctx, "-f", scen, "--host", srv.URL, "--headless", "-u", "4", "-r", "4",
+		"--csv", prefix, "--json", "--only-summary")
+	if c := code(err); c != 1 {
+		t.Fatalf("exit code %d (%v), want 1\n%s", c, err, stderr)
+	}
+	for _, want := range []string{"Got SIGINT signal", "Shutting down (exit code 1)", "Error report", "GET /missing: HTTPError('404 Client Error: Not Found for url: " + srv.URL + "/missing')"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	open := func(suffix string) *os.File {
+		f, err := os.Open(prefix + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	rows, err := locustcsv.ReadStats(open("_stats.csv"))
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("stats rows %v, %v", rows, err)
+	}
+	total := rows[2]
+	if total.Name != "Aggregated" || rows[0].Name != "/missing" || rows[1].Name != "/ok" {
+		t.Fatalf("rows %+v", rows)
+	}
+	if total.RequestCount < 290 || total.RequestCount > served.Load() || total.FailureCount != rows[0].RequestCount || rows[0].FailureCount == 0 {
+		t.Fatalf("total %+v, served %d", total, served.Load())
+	}
+	hist, err := locustcsv.ReadHistory(open("_stats_history.csv"))
+	if err != nil || len(hist) == 0 || hist[len(hist)-1].TotalRequestCount != total.RequestCount {
+		t.Fatalf("history last row must hold the final count %d: %v %v", total.RequestCount, hist, err)
+	}
+	fails, err := locustcsv.ReadFailures(open("_failures.csv"))
+	if err != nil || len(fails) != 1 || fails[0].Occurrences != total.FailureCount {
+		t.Fatalf("failures %+v %v", fails, err)
+	}
+	intended, err := locustcsv.ReadStats(open("_intended.csv"))
+	if err != nil || len(intended) != 3 || intended[2].RequestCount != total.RequestCount {
+		t.Fatalf("intended %+v %v", intended, err)
+	}
+	var doc struct {
+		Stats []struct {
+			Name        string
+			NumRequests int64 `json:"num_requests"`
+		}
+		SelfCheck struct{ Timeline []any } `json:"self_check"`
+		Config    struct {
+			Users       int
+			UserClasses []string `json:"user_classes"`
+		}
+		ExitCode int `json:"exit_code"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("json: %v\n%s", err, stdout)
+	}
+	if doc.ExitCode != 1 || len(doc.Stats) != 3 || doc.Stats[2].NumRequests != total.RequestCount || doc.Config.Users != 4 {
+		t.Fatalf("json doc %+v", doc)
+	}
+}
+
+// TestRunTimeLimit runs the built-in ApiSyncUser for Locust's smallest run
+// time and checks the clean shutdown path (exit 0, log lines in order).
+func TestRunTimeLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for one second")
+	}
+	var bodies atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b bytes.Buffer
+		b.ReadFrom(r.Body)
+		bodies.Store(r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type") + " " + b.String())
+		w.Write([]byte(`{"detail": 0.5}`))
+	}))
+	defer srv.Close()
+	err, _, stderr := runArgs(context.Background(), "--host", srv.URL, "--headless", "-u", "2", "-r", "2", "-t", "1", "ApiSyncUser")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	order := []string{"Run time limit set to 1 seconds", "Starting Locust", "Ramping to 2 users at a rate of 2.00 per second",
+		`All users spawned: {"ApiSyncUser": 2} (2 total users)`, "--run-time limit reached, shutting down", "Shutting down (exit code 0)",
+		"Response time percentiles (approximated)", "Self-check:"}
+	rest := stderr
+	for _, want := range order {
+		i := strings.Index(rest, want)
+		if i < 0 {
+			t.Fatalf("stderr lacks %q (in order):\n%s", want, stderr)
+		}
+		rest = rest[i+len(want):]
+	}
+	if got := bodies.Load(); got != "POST /api/v1/ml/sync/predict application/json [5.1, 3.5, 1.4, 0.2]" {
+		t.Errorf("request = %q", got)
+	}
+	if errors.Is(err, context.Canceled) {
+		t.Fatal("unexpected cancel")
+	}
+}

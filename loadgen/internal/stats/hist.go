@@ -103,6 +103,17 @@ func (d *dense) addCounts(counts []int64) {
 	}
 }
 
+// sparse returns the non-zero buckets of d as a new sparse histogram.
+func (d *dense) sparse() sparse {
+	var out sparse
+	for i := d.lo; i < d.hi; i++ {
+		if n := d.c[i]; n != 0 {
+			out = append(out, bucket{int32(i), n})
+		}
+	}
+	return out
+}
+
 // take returns the non-zero buckets of d as a new sparse histogram and zeroes d.
 func (d *dense) take() sparse {
 	var out sparse

@@ -79,11 +79,11 @@ type entry struct {
 	shards       []shard
 
 	// Central state (Stats.mu).
-	d        data           // drained counters
-	cum, icm *hdr.Histogram // cumulative response times / from intended start
-	tick     *dense         // drained this tick (normal), nil until used
-	itick    *dense         // drained this tick (intended)
-	tickMax  int64          // raw max (ns) drained this tick
+	d        data   // drained counters
+	cum, icm *dense // cumulative response times / from intended start, nil until used
+	tick     *dense // drained this tick (normal), nil until used
+	itick    *dense // drained this tick (intended)
+	tickMax  int64  // raw max (ns) drained this tick
 	itickMax int64
 	win      [windowTicks]slice
 	iwin     [windowTicks]slice
@@ -189,8 +189,6 @@ func (s *Stats) newEntry(k key) *entry {
 		name:   k.name,
 		mask:   uint32(s.shards - 1),
 		shards: make([]shard, s.shards),
-		cum:    newHist(),
-		icm:    newHist(),
 	}
 }
 
@@ -373,6 +371,7 @@ func (e *entry) drain() {
 		e.itickMax = max(e.itickMax, d.maxIRT)
 		if e.tick == nil {
 			e.tick, e.itick = newDense(), newDense()
+			e.cum, e.icm = newDense(), newDense()
 		}
 		addHist(e.cum, e.tick, h)
 		addHist(e.icm, e.itick, ih)
@@ -382,10 +381,11 @@ func (e *entry) drain() {
 	}
 }
 
-// addHist merges h into the cumulative histogram cum and the dense tick array.
-func addHist(cum *hdr.Histogram, tick *dense, h *hdr.Histogram) {
-	tick.addCounts(h.Export().Counts)
-	cum.Merge(h)
+// addHist adds the counts of h to the cumulative and the tick arrays.
+func addHist(cum, tick *dense, h *hdr.Histogram) {
+	counts := h.Export().Counts
+	cum.addCounts(counts)
+	tick.addCounts(counts)
 }
 
 // rotate closes the current tick: its response times become the newest
@@ -562,10 +562,12 @@ func (s *Stats) entryPair(e *entry, last time.Time) (*Entry, *Entry) {
 	n := &Entry{Method: e.method, Name: e.name, StartTime: s.startTime, LastRequest: last}
 	in := &Entry{Method: e.method, Name: e.name, StartTime: s.startTime, LastRequest: last}
 	fill(n, in, &e.d)
-	n.hist = sparseOf(e.cum)
-	n.histTotal = n.hist.total()
-	in.hist = sparseOf(e.icm)
-	in.histTotal = in.hist.total()
+	if e.cum != nil {
+		n.hist = e.cum.sparse()
+		n.histTotal = n.hist.total()
+		in.hist = e.icm.sparse()
+		in.histTotal = in.hist.total()
+	}
 	n.curRPS = currentRate(func(sec int64) int64 { c, _ := e.d.count(sec); return c }, last, s.startTime)
 	n.curFPS = currentRate(func(sec int64) int64 { _, f := e.d.count(sec); return f }, last, s.startTime)
 	in.curRPS, in.curFPS = n.curRPS, n.curFPS

@@ -459,23 +459,28 @@ func buildRuns(s stage) []int {
 	return idx
 }
 
-// TestDockerfileGoBuild runs the Dockerfile's `go build` commands outside Docker, with the
-// build stage's ENV and ARGs, writing into a temporary directory instead of /out/, and
-// checks the binaries: one per package, static (CGO off), trimmed, version stamped.
-// Offline: GOPROXY=off (go test has already fetched every module the packages need).
-func TestDockerfileGoBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds three programs; skipped with -short")
-	}
+// testVersion and testCommit stand in for the VERSION and COMMIT build args.
+const (
+	testVersion = "v0.0.0-dockertest"
+	testCommit  = "abc1234"
+)
+
+// dockerfileBuild runs the build stage's `go build` lines outside Docker, with the stage's
+// ENV, VERSION=testVersion and COMMIT=testCommit, writing into out instead of /out/, and
+// returns the packages built. Offline: GOPROXY=off (go test has already fetched every
+// module the packages need; .ci/run runs go mod download first).
+func dockerfileBuild(t *testing.T, out string) []string {
+	t.Helper()
 	root := repoRoot(t)
 	b := buildStage(t, loadDockerfile(t))
 	env := b.env(t)
 
+	var built []string
 	for _, i := range buildRuns(b) {
 		run := b.Instr[i]
 		vars := b.args(i)
-		vars["VERSION"] = "v0.0.0-dockertest"
-		vars["COMMIT"] = "abc1234"
+		vars["VERSION"] = testVersion
+		vars["COMMIT"] = testCommit
 		words, err := shellWords(run.Args)
 		if err != nil {
 			t.Fatalf("line %d: %v", run.Line, err)
@@ -483,7 +488,6 @@ func TestDockerfileGoBuild(t *testing.T) {
 		if len(words) < 2 || words[0] != "go" || words[1] != "build" {
 			t.Fatalf("line %d: want a plain `go build ...` command, got %q", run.Line, run.Args)
 		}
-		out := t.TempDir()
 		var pkgs []string
 		for j := 2; j < len(words); j++ {
 			words[j] = expandVars(words[j], vars)
@@ -525,36 +529,47 @@ func TestDockerfileGoBuild(t *testing.T) {
 			t.Fatalf("line %d: %s: %v\n%s%s", run.Line, strings.Join(words, " "), err, outb, hint)
 		}
 		t.Logf("line %d: %s (%s)", run.Line, strings.Join(words, " "), time.Since(start).Round(time.Millisecond))
+		built = append(built, pkgs...)
+	}
+	return built
+}
 
-		for _, p := range pkgs {
-			bin := filepath.Join(out, filepath.Base(p))
-			info, err := buildinfo.ReadFile(bin)
-			if err != nil {
-				t.Errorf("%s: %v", bin, err)
-				continue
+// TestDockerfileGoBuild runs the Dockerfile's `go build` commands outside Docker and
+// checks the binaries: one per package, static (CGO off), trimmed, version stamped.
+func TestDockerfileGoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three programs; skipped with -short")
+	}
+	root := repoRoot(t)
+	out := t.TempDir()
+	for _, p := range dockerfileBuild(t, out) {
+		bin := filepath.Join(out, filepath.Base(p))
+		info, err := buildinfo.ReadFile(bin)
+		if err != nil {
+			t.Errorf("%s: %v", bin, err)
+			continue
+		}
+		settings := map[string]string{}
+		for _, s := range info.Settings {
+			settings[s.Key] = s.Value
+		}
+		for k, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "GOOS": "linux"} {
+			if settings[k] != want {
+				t.Errorf("%s: build setting %s = %q, want %q", filepath.Base(bin), k, settings[k], want)
 			}
-			settings := map[string]string{}
-			for _, s := range info.Settings {
-				settings[s.Key] = s.Value
-			}
-			for k, want := range map[string]string{"CGO_ENABLED": "0", "-trimpath": "true", "GOOS": "linux"} {
-				if settings[k] != want {
-					t.Errorf("%s: build setting %s = %q, want %q", filepath.Base(bin), k, settings[k], want)
-				}
-			}
-			// -trimpath keeps -ldflags out of the build info, so look for the stamp itself,
-			// in the programs that declare main.version (the linker ignores -X otherwise).
-			if !declaresVersion(t, filepath.Join(root, p)) {
-				t.Logf("%s: no package-level main.version; -X main.version is ignored", p)
-				continue
-			}
-			data, err := os.ReadFile(bin)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Contains(data, []byte(vars["VERSION"])) {
-				t.Errorf("%s: version %q not stamped into the binary", filepath.Base(bin), vars["VERSION"])
-			}
+		}
+		// -trimpath keeps -ldflags out of the build info, so look for the stamp itself,
+		// in the programs that declare main.version (the linker ignores -X otherwise).
+		if !declaresVersion(t, filepath.Join(root, p)) {
+			t.Logf("%s: no package-level main.version; -X main.version is ignored", p)
+			continue
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte(testVersion)) {
+			t.Errorf("%s: version %q not stamped into the binary", filepath.Base(bin), testVersion)
 		}
 	}
 }

@@ -1,0 +1,238 @@
+package docker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestComposeCommandsRun runs the compose services' own `command:`s outside Docker, with
+// the binaries the Dockerfile's go build makes: each service on a free loopback port in
+// place of its container port, the compose service names in URLs pointed at those ports,
+// started in depends_on order, each waited for with its own healthcheck command. Then
+// every published API must answer a predict request. This checks that the commands are
+// ones the programs accept and that the services find each other as wired; it says
+// nothing about the image or Docker's network.
+//
+// Redis is the real redis-server (with the compose command) when installed, else the
+// embedded store (`targets featurestore`).
+func TestComposeCommandsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the services; skipped with -short")
+	}
+	bin := t.TempDir()
+	dockerfileBuild(t, bin)
+	p := loadCompose(t, nil)
+
+	// Container port of every service, and a free host port to stand in for it.
+	containerPort := map[string]string{"redis": "6379"}
+	for name, s := range p.Services {
+		if addr := flagValue(s.Command, "--addr"); addr != "" {
+			_, containerPort[name], _ = strings.Cut(addr, ":")
+		}
+	}
+	hostPort := freePorts(t, slices.Sorted(maps.Keys(containerPort)))
+	rewrite := func(self, arg string) string {
+		arg = strings.ReplaceAll(arg, "0.0.0.0:"+containerPort[self], "127.0.0.1:"+hostPort[self])
+		for name, port := range containerPort {
+			arg = strings.ReplaceAll(arg, "//"+name+":"+port, "//127.0.0.1:"+hostPort[name])
+		}
+		arg = strings.ReplaceAll(arg, "//127.0.0.1:"+containerPort[self]+"/", "//127.0.0.1:"+hostPort[self]+"/")
+		return arg
+	}
+
+	started := map[string]bool{}
+	for len(started) < len(p.Services) {
+		progress := false
+		for _, name := range slices.Sorted(maps.Keys(p.Services)) {
+			s := p.Services[name]
+			ready := !started[name]
+			for dep := range s.DependsOn {
+				ready = ready && started[dep]
+			}
+			if !ready {
+				continue
+			}
+			var argv, health []string
+			switch {
+			case name != "redis":
+				argv = append([]string{filepath.Join(bin, "targets")}, s.Command...)
+				health = slices.Clone(s.HealthCheck.Test[1:]) // /usr/local/bin/targets healthcheck URL
+				health[0] = filepath.Join(bin, filepath.Base(health[0]))
+			case haveCommand("redis-server") && haveCommand("redis-cli"):
+				argv = append(slices.Clone(s.Command), "--port", hostPort[name], "--bind", "127.0.0.1")
+				test := s.HealthCheck.Test[1:] // redis-cli ping
+				health = append([]string{test[0], "-p", hostPort[name]}, test[1:]...)
+			default:
+				argv = []string{filepath.Join(bin, "targets"), "featurestore", "--addr", "127.0.0.1:" + hostPort[name]}
+				health = nil // a TCP connect, below
+			}
+			for i := range argv {
+				argv[i] = rewrite(name, argv[i])
+			}
+			for i := range health {
+				health[i] = rewrite(name, health[i])
+			}
+			t.Logf("%s: %s", name, strings.Join(argv, " "))
+			proc := startProcess(t, name, argv)
+			waitHealthy(t, proc, health, "127.0.0.1:"+hostPort[name])
+			started[name] = true
+			progress = true
+		}
+		if !progress {
+			t.Fatalf("depends_on cycle or unknown dependency; started %v", started)
+		}
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	for name, s := range p.Services {
+		if len(s.Ports) == 0 {
+			continue
+		}
+		route := flagValue(s.Command, "--route")
+		url := "http://127.0.0.1:" + hostPort[name] + "/api/v1/ml/" + route + "/predict"
+		resp, err := client.Post(url, "application/json", strings.NewReader("[5.1, 3.5, 1.4, 0.2]"))
+		if err != nil {
+			t.Errorf("%s: POST %s: %v", name, url, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var d struct {
+			Detail *float64 `json:"detail"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &d) != nil || d.Detail == nil {
+			t.Errorf("%s: POST %s: %d %s, want 200 {\"detail\": number}", name, url, resp.StatusCode, body)
+		}
+	}
+}
+
+// haveCommand reports whether name is on PATH.
+func haveCommand(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+// freePorts picks a distinct free loopback port for each name (listen on port 0, note the
+// port, close: another process could take it in between, which would fail the test loudly).
+func freePorts(t *testing.T, names []string) map[string]string {
+	t.Helper()
+	ports := map[string]string{}
+	var lns []net.Listener
+	for _, name := range names {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports[name] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child process and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// process is a started child process.
+type process struct {
+	name   string
+	out    syncBuffer
+	exited chan struct{} // closed when the process has exited; then err is set
+	err    error
+}
+
+// startProcess starts argv; at cleanup it sends SIGTERM (as docker stop does), waits up
+// to 10 s, then kills. Its output is logged if the test failed.
+func startProcess(t *testing.T, name string, argv []string) *process {
+	t.Helper()
+	p := &process{name: name, exited: make(chan struct{})}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: start: %v", name, err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.exited
+			t.Errorf("%s: still running 10 s after SIGTERM; killed", name)
+		}
+		if t.Failed() {
+			t.Logf("%s exited (%v); output:\n%s", name, p.err, p.out.String())
+		}
+	})
+	return p
+}
+
+// waitHealthy runs the healthcheck command (or, when health is nil, connects to addr)
+// until it succeeds, for up to 30 s; it fails at once if the process exits.
+func waitHealthy(t *testing.T, p *process, health []string, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before it was healthy: %v\n%s", p.name, p.err, p.out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		if health == nil {
+			var c net.Conn
+			if c, last = (&net.Dialer{}).DialContext(ctx, "tcp", addr); last == nil {
+				c.Close()
+			}
+		} else {
+			var out []byte
+			out, last = exec.CommandContext(ctx, health[0], health[1:]...).CombinedOutput()
+			if last != nil {
+				last = errors.Join(last, errors.New(strings.TrimSpace(string(out))))
+			}
+		}
+		cancel()
+		if last == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not healthy after 30 s: %s: %v", p.name, strings.Join(health, " "), last)
+}

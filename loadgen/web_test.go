@@ -189,3 +189,47 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
+
+// TestAutostartAutoquit: --autostart starts the test at once, the run-time
+// limit stops it, and --autoquit 0 ends the process, which writes its report.
+func TestAutostartAutoquit(t *testing.T) {
+	tgt := predictTarget(t)
+	path := filepath.Join(t.TempDir(), "auto.html")
+	stderr := &logWatch{url: make(chan string, 1)}
+	err := run(context.Background(), []string{"--host", tgt.URL, "--web-port", "0", "--autostart", "--autoquit", "0",
+		"-u", "2", "-r", "2", "-t", "2s", "--html", path, "ApiSyncUser"}, io.Discard, stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	logs := stderr.String()
+	for _, want := range []string{"Starting web interface at http://127.0.0.1:", "--run-time limit reached, stopping test",
+		"--autoquit time reached, shutting down", "writing html report to file: " + path, "Shutting down (exit code 0)"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWebModeConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad auth", []string{"--host", "http://127.0.0.1:1", "--web-port", "0", "--web-auth", ":nouser"},
+			"Credentials supplied with --web-auth should have the format: username:password"},
+		{"autostart needs a host", []string{"--web-port", "0", "--autostart"}, "You must specify the base host"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(context.Background(), tc.args, io.Discard, &syncBuffer{b: &stderr})
+			if exitCode(err, io.Discard) != 1 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("err %v, stderr:\n%s", err, stderr.String())
+			}
+		})
+	}
+}

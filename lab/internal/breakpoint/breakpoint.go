@@ -104,7 +104,7 @@ func Find(points []Point, c Config) (Result, error) {
 		return Result{}, err
 	}
 	r := Result{MedianKind: "mean of the window"}
-	for _, p := range points {
+	for _, p := range trimRampDown(points) {
 		if p.Users > r.MaxUsers {
 			r.MaxUsers = p.Users
 		}
@@ -167,6 +167,7 @@ func Find(points []Point, c Config) (Result, error) {
 // Steps evaluates the throughput rule for every window of w rows. Windows
 // with no offered load (no users yet) are skipped.
 func Steps(points []Point, w int, pacing, threshold float64) []Step {
+	points = trimRampDown(points)
 	var steps []Step
 	for i := w; i < len(points); i++ {
 		a, b := points[i-w], points[i]
@@ -187,7 +188,8 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 		if offered <= 0 {
 			continue
 		}
-		s := Step{Time: b.Time, UsersNow: b.Users, Users: usersAt(points, b.Time-lag),
+		sent := math.Min(1, dt)
+		s := Step{Time: b.Time, UsersNow: b.Users, Users: int(math.Round(meanUsers(points, b.Time-lag-sent, b.Time-lag))),
 			Offered: offered, Completed: dn / dt, LatencyMS: lat, MedianMS: jsonnum.Float(b.MedianMS)}
 		s.OK = s.Completed >= threshold*s.Offered
 		steps = append(steps, s)
@@ -195,23 +197,12 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 	return steps
 }
 
-// usersAt is the user count in force at time t: a row's count holds over
-// the second that ends at its timestamp (each live user sends one request
-// per pacing interval, new users at once).
-func usersAt(points []Point, t float64) int {
-	for _, p := range points {
-		if p.Time >= t {
-			return p.Users
-		}
-	}
-	if len(points) == 0 {
-		return 0
-	}
-	return points[len(points)-1].Users
-}
-
-// meanUsers integrates the step function U(t) (U = points[j].Users on
-// (points[j-1].Time, points[j].Time]) over (from, to] and divides by its length.
+// meanUsers integrates the user count over (from, to] and divides by its
+// length. Over a row's second (points[j-1].Time, points[j].Time] the count
+// is taken as the mean of the two rows' counts: users spawned during that
+// second sent for part of it, and the spawner's phase relative to the
+// history writer is unknown. Before the first row there are no users;
+// after the last row its count holds.
 func meanUsers(points []Point, from, to float64) float64 {
 	if to <= from || len(points) == 0 {
 		return 0
@@ -220,15 +211,23 @@ func meanUsers(points []Point, from, to float64) float64 {
 	for j := 1; j < len(points); j++ {
 		lo, hi := math.Max(points[j-1].Time, from), math.Min(points[j].Time, to)
 		if hi > lo {
-			area += float64(points[j].Users) * (hi - lo)
+			area += float64(points[j-1].Users+points[j].Users) / 2 * (hi - lo)
 		}
 	}
-	// Before the first row: no users. After the last row: its count.
 	last := points[len(points)-1]
 	if to > last.Time {
 		area += float64(last.Users) * (to - math.Max(last.Time, from))
 	}
 	return area / (to - from)
+}
+
+// trimRampDown drops the trailing rows written while users were being
+// stopped at the end of the run (their count falls below the row before).
+func trimRampDown(points []Point) []Point {
+	for len(points) > 1 && points[len(points)-1].Users < points[len(points)-2].Users {
+		points = points[:len(points)-1]
+	}
+	return points
 }
 
 // LittleUsers is Little's law for a closed loop with constant pacing:

@@ -154,7 +154,7 @@ func TestConclusionFollowsNumbers(t *testing.T) {
 	// Flip the numbers: the text must follow.
 	r.Targets[1].Experiments[1].SelfCheck = &experiment.SelfCheck{Valid: false, Timeline: []experiment.Tick{{Timestamp: 1, CPUPercent: 99}}}
 	Analyze(r)
-	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "flagged 1 second") {
+	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged 1 experiment run(s) not valid and flagged 1 second(s)") {
 		t.Errorf("conclusion ignores the generator flag:\n%s", c)
 	}
 }

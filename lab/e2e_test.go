@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"predictlab/lab/internal/proc"
+	"predictlab/lab/internal/report"
+)
+
+// buildBinaries compiles targets, loadgen and lab into a temporary folder,
+// and skips the test while targets or loadgen are still stubs.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end lab run skipped in -short mode")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "predictlab/targets", "predictlab/loadgen", "predictlab/lab")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, b := range []string{"targets", "loadgen"} {
+		out, _ := exec.Command(filepath.Join(dir, b), "--help").CombinedOutput()
+		if bytes.Contains(out, []byte("not yet implemented")) {
+			t.Skipf("%s is still a stub (%q)", b, strings.TrimSpace(string(out)))
+		}
+	}
+	return dir
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+func labArgs(bin, out string, ports []int, extra ...string) []string {
+	a := []string{"run", "--profile", "smoke", "--out", out,
+		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
+		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
+		"--store-port", strconv.Itoa(ports[4]),
+		"--targets-bin", filepath.Join(bin, "targets"), "--loadgen-bin", filepath.Join(bin, "loadgen")}
+	return append(a, extra...)
+}
+
+// childPids reads the pids of every child the lab started from lab.log.
+func childPids(t *testing.T, out string) map[int]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(out, "lab.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pids := map[int]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev struct {
+			Message string `json:"message"`
+			Child   string `json:"child"`
+			Pid     int    `json:"pid"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Message == "started child" {
+			pids[ev.Pid] = ev.Child
+		}
+	}
+	return pids
+}
+
+func assertNoChildren(t *testing.T, out string, wantAtLeast int) {
+	t.Helper()
+	pids := childPids(t, out)
+	if len(pids) < wantAtLeast {
+		t.Errorf("lab.log lists %d children, want ≥ %d", len(pids), wantAtLeast)
+	}
+	for pid, name := range pids {
+		if proc.Alive(pid) {
+			t.Errorf("child %s (pid %d) still running", name, pid)
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// TestSmokeEndToEnd runs the smoke profile with real child processes on
+// free ports and reads the report back.
+func TestSmokeEndToEnd(t *testing.T) {
+	bin := buildBinaries(t)
+	out := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "lab"), labArgs(bin, out, freePorts(t, 5))...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("lab output:\n%s%s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("lab run: %v", err)
+	}
+	assertNoChildren(t, out, 5+8)
+
+	r, err := report.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "complete" || len(r.Targets) != 2 {
+		t.Fatalf("status %q with %d targets", r.Status, len(r.Targets))
+	}
+	sets := 0
+	for _, tg := range r.Targets {
+		for _, e := range tg.Experiments {
+			if e.Stats == nil || e.Stats.Requests == 0 || len(e.History) == 0 {
+				t.Errorf("%s: no stats or history", e.File)
+			}
+			files := []string{"_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv", ".json"}
+			if r.Settings.LoadgenHTML {
+				files = append(files, ".html")
+			}
+			ok := true
+			for _, suffix := range files {
+				if _, err := os.Stat(filepath.Join(out, e.File+suffix)); err != nil {
+					t.Errorf("missing %s%s", e.File, suffix)
+					ok = false
+				}
+			}
+			if ok {
+				sets++
+			}
+		}
+		a := tg.Analysis
+		if a == nil || a.Breakpoint == nil || a.Breakpoint.MaxUsers == 0 || a.Rule == "" || a.Exp1 == nil {
+			t.Errorf("%s: breaking-point fields missing: %+v", tg.Name, a)
+		}
+		if e3 := tg.Find(3); e3 == nil || e3.Users < 1 || e3.UsersFrom == "profile" {
+			t.Errorf("%s: experiment 3 did not take its users from experiment 2: %+v", tg.Name, e3)
+		}
+	}
+	if sets != 8 {
+		t.Errorf("%d complete experiment file sets, want 8", sets)
+	}
+	for _, f := range []string{"index.html", "summary.md", "load_test.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestInterruptKillsChildren sends Ctrl-C (SIGINT) to a running lab and
+// checks that every child is gone once it exits; a second run sends two.
+func TestInterruptKillsChildren(t *testing.T) {
+	bin := buildBinaries(t)
+	for _, signals := range []int{1, 2} {
+		t.Run(strconv.Itoa(signals)+" Ctrl-C", func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			cmd := exec.Command(filepath.Join(bin, "lab"), labArgs(bin, out, freePorts(t, 5))...)
+			var buf bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &buf, &buf
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			// Wait until the first loadgen child writes its history.
+			hist := filepath.Join(out, "response_time_sync_stats_history.csv")
+			deadline := time.Now().Add(time.Minute)
+			for {
+				if _, err := os.Stat(hist); err == nil {
+					break
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("lab exited early: %v\n%s", err, buf.String())
+				case <-time.After(50 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("no history file after a minute:\n%s", buf.String())
+				}
+			}
+			for i := 0; i < signals; i++ {
+				_ = cmd.Process.Signal(os.Interrupt)
+			}
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("interrupted lab exited 0")
+				}
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("lab did not exit after Ctrl-C:\n%s", buf.String())
+			}
+			assertNoChildren(t, out, 6)
+			r, err := report.ReadResults(filepath.Join(out, "results.json"))
+			if err != nil || r.Status != "interrupted" {
+				t.Errorf("partial report: %v, status %q", err, statusOf(r))
+			}
+		})
+	}
+}
+
+func statusOf(r *report.Results) string {
+	if r == nil {
+		return ""
+	}
+	return r.Status
+}
+
+func TestPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "bin")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 5)
+	ports[1] = taken
+	var stdout, stderr bytes.Buffer
+	out := filepath.Join(dir, "out")
+	err = run(context.Background(), nil, []string{"run", "--profile", "smoke", "--out", out,
+		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
+		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
+		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", fake, "--loadgen-bin", fake}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(taken)) || !strings.Contains(err.Error(), "sync scoring") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %v, want a one-line error naming port %d and sync scoring", err, taken)
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Error("output folder created although nothing should start")
+	}
+}
+
+func TestCLI(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr bool
+		want    string
+	}{
+		{"help lists profiles", []string{"run", "--help"}, false, "smoke"},
+		{"top-level help", []string{"--help"}, false, "Profiles"},
+		{"no command", nil, true, "Usage"},
+		{"unknown command", []string{"walk"}, true, ""},
+		{"bad flag", []string{"run", "--nope"}, true, ""},
+		{"bad profile", []string{"run", "--profile", "slow"}, true, ""},
+		{"bad experiments", []string{"run", "--experiments", "1,5"}, true, ""},
+		{"bad only", []string{"run", "--only", "both", "--targets-bin", "/bin/sh", "--loadgen-bin", "/bin/sh", "--out", "x"}, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), nil, tc.args, &stdout, &stderr)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if tc.want != "" && !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s%s", tc.want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}

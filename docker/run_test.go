@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -117,6 +118,37 @@ func TestComposeCommandsRun(t *testing.T) {
 		}
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &d) != nil || d.Detail == nil {
 			t.Errorf("%s: POST %s: %d %s, want 200 {\"detail\": number}", name, url, resp.StatusCode, body)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	// The lab service's command against these services: the smoke profile (through the
+	// compose file's PREDICTLAB_PROFILE), experiment 1 only, /output on a temporary folder.
+	lp := loadCompose(t, map[string]string{"PREDICTLAB_PROFILE": "smoke", "PREDICTLAB_RUN": "compose-test"}, "lab")
+	lab := lp.Services["lab"]
+	output := t.TempDir()
+	argv := append(slices.Clone(lab.Entrypoint), lab.Command...)
+	argv = append(argv, "--experiments=1")
+	for i, a := range argv {
+		a = rewrite("lab", a)
+		a = strings.ReplaceAll(a, "/usr/local/bin/", bin+"/")
+		a = strings.ReplaceAll(a, "=/output/", "="+output+"/")
+		argv[i] = a
+	}
+	t.Logf("lab: %s", strings.Join(argv, " "))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("lab: %v\n%s", err, out)
+	}
+	for _, f := range []string{"response_time_sync_stats.csv", "response_time_async_stats.csv"} {
+		if _, err := os.Stat(filepath.Join(output, "compose-test", f)); err != nil {
+			t.Errorf("lab wrote no %s: %v\n%s", f, err, out)
 		}
 	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 const (
-	locustDir = "../../../shared/reference/locust-2.12-output"
-	seedDir   = "../../../shared/reference/seed-output"
+	locustDir = "../../testdata/reference/locust-2.12-output"
+	seedDir   = "../../testdata/reference/seed-output"
 )
 
 // roundTrip reads a reference file with the reader for its kind and writes

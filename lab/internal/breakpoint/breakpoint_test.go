@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const seedHistory = "../../../../shared/reference/seed-output/load_test_sync_stats_history.csv"
+const seedHistory = "../../../testdata/reference/seed-output/load_test_sync_stats_history.csv"
 
 // readHistory reads the Aggregated rows of a Locust stats history with
 // encoding/csv, so this test does not depend on the lab's own reader.

@@ -154,7 +154,7 @@ func TestHeadlessHTMLReport(t *testing.T) {
 	tgt := predictTarget(t)
 	path := filepath.Join(t.TempDir(), "headless.html")
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"--host", tgt.URL, "--headless", "-u", "4", "-r", "4", "-t", "4s",
+	err := run(context.Background(), []string{"--host", tgt.URL, "--headless", "-u", "4", "-r", "4", "-t", "5s",
 		"--only-summary", "--html", path, "ApiSyncUser"}, io.Discard, &syncBuffer{b: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())

@@ -33,6 +33,7 @@ targets: build
 ## bench: Go benchmarks (performance figures live here, never in tests)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	./loadgen/bench.sh
 
 ## Docker (needs a Docker engine with BuildKit; see README "With Docker")
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)

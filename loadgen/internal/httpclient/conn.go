@@ -110,6 +110,12 @@ func retryable(err error) bool {
 
 func (c *Conn) dial(ctx context.Context) error {
 	var d net.Dialer
+	if c.t.loopback != nil && c.budget != nil {
+		if k := c.budget.open.Load() / connsPerSource; k > 0 {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, byte(k>>8), byte(1+k))}
+			d.Control = bindNoPort
+		}
+	}
 	nc, err := d.DialContext(ctx, "tcp", c.t.Addr)
 	if err != nil {
 		return err
@@ -148,6 +154,30 @@ func (c *Conn) drop() {
 		}
 	}
 }
+
+// connsPerSource is how many connections to a loopback target share one
+// source address. Linux picks a connect() port by scanning the ephemeral range
+// for a free (source, port, destination) tuple; with tens of thousands of
+// connections from 127.0.0.1 to one port the scan makes each connect() cost
+// hundreds of microseconds. Beyond this many open connections, loadgen dials
+// from further loopback addresses (127.0.0.2, ...), each with its own tuples.
+const connsPerSource = 2048
+
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT so that binding the source address
+// leaves the port choice to connect(), which only needs a unique 4-tuple.
+func bindNoPort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT from linux/in.h.
+const ipBindAddressNoPort = 24
 
 // closeNow closes nc without leaving it in TIME_WAIT (SO_LINGER 0: the
 // kernel sends RST instead of FIN). Loadgen only closes connections that are

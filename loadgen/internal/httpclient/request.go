@@ -31,6 +31,7 @@ type Target struct {
 	ServerName string
 	hostHeader string
 	pathPrefix string
+	loopback   net.IP // the target's address when it is a literal 127.x.x.x
 }
 
 // ParseTarget parses a base URL such as "http://127.0.0.1:8001".
@@ -52,6 +53,9 @@ func ParseTarget(host string) (*Target, error) {
 		}
 	}
 	t.Addr = net.JoinHostPort(u.Hostname(), port)
+	if ip := net.ParseIP(u.Hostname()).To4(); ip != nil && ip[0] == 127 {
+		t.loopback = ip
+	}
 	return t, nil
 }
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# loadgen/bench.sh — loadgen's performance figures, measured side by side in one run
+# against a loopback target (loadgen/internal/benchtarget) on 127.0.0.1 only:
+#   1. 50 users x constant(0) on an endpoint answering at once: loadgen req/s vs wrk -t2 -c50
+#      (alternating rounds, same target process, same duration)
+#   2. 500 users x constant_pacing(1) on a 50 ms endpoint for 30 s: achieved req/s, p50, p99
+#   3. 20,000 users x constant_pacing(10) on the 50 ms endpoint: achieved req/s, peak RSS
+# Bounded: about 3 minutes. Every process started here is stopped by PID on exit.
+# Env: BENCH_PORT (26080), BENCH_ROUND_S (10), BENCH_ROUNDS (2), BENCH_OUT (file for the summary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${BENCH_PORT:-26080}
+ROUND=${BENCH_ROUND_S:-10}
+ROUNDS=${BENCH_ROUNDS:-2}
+OUT=${BENCH_OUT:-}
+HOST="http://127.0.0.1:$PORT"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+go build -o "$work/" ./loadgen ./loadgen/internal/benchtarget
+"$work/benchtarget" --addr "127.0.0.1:$PORT" 2>"$work/target.log" &
+pids+=($!)
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+
+cat >"$work/c0.yaml" <<'YAML'
+users:
+  - name: Fast
+    wait_time: constant(0)
+    tasks:
+      - {method: GET, path: /}
+YAML
+cat >"$work/p1.yaml" <<'YAML'
+users:
+  - name: Paced
+    wait_time: constant_pacing(1)
+    tasks:
+      - {method: GET, path: /delay/50}
+YAML
+cat >"$work/p10.yaml" <<'YAML'
+users:
+  - name: Paced
+    wait_time: constant_pacing(10)
+    tasks:
+      - {method: GET, path: /delay/50}
+YAML
+
+# agg FILE FIELD... prints fields of the Aggregated entry of a --json document.
+agg() {
+  python3 - "$@" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+a = doc["stats"][-1]
+vals = []
+for f in sys.argv[2:]:
+    if f.startswith("p"):
+        vals.append("%.1f" % a["percentiles"][f[1:]])
+    elif f == "valid":
+        vals.append(str(doc["self_check"]["valid"]).lower())
+    else:
+        vals.append("%.1f" % a[f])
+print(" ".join(vals))
+PY
+}
+
+# loadgen_run NAME ARGS... runs loadgen with --json, polling its peak RSS.
+loadgen_run() {
+  local name=$1; shift
+  "$work/loadgen" --host "$HOST" --headless --only-summary --json "$@" >"$work/$name.json" 2>"$work/$name.err" &
+  local pid=$! peak=0 rss
+  pids+=($pid)
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/VmHWM/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.5
+  done
+  wait "$pid" || true
+  echo "$peak" >"$work/$name.rss"
+}
+
+summary=()
+say() { echo "$*"; summary+=("$*"); }
+say "loadgen bench $(date -u +%FT%TZ) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# 1. Throughput against wrk, alternating rounds.
+lg_sum=0; wrk_sum=0
+for r in $(seq "$ROUNDS"); do
+  if command -v wrk >/dev/null; then
+    w=$(wrk -t2 -c50 -d"${ROUND}s" "$HOST/" | awk '/Requests\/sec/{print $2}')
+  else
+    w=0
+  fi
+  loadgen_run "c0_$r" -f "$work/c0.yaml" -u 50 -r 50 -t "${ROUND}s"
+  l=$(agg "$work/c0_$r.json" total_rps)
+  say "round $r: wrk -t2 -c50 ${w} req/s | loadgen 50 users constant(0) ${l} req/s"
+  wrk_sum=$(python3 -c "print($wrk_sum+$w)"); lg_sum=$(python3 -c "print($lg_sum+$l)")
+done
+command -v wrk >/dev/null || say "wrk not installed (apt-get install wrk): no comparison"
+say "throughput: loadgen $(python3 -c "print(round($lg_sum/$ROUNDS))") req/s vs wrk $(python3 -c "print(round($wrk_sum/$ROUNDS))") req/s (ratio $(python3 -c "print(round($lg_sum/max($wrk_sum,1e-9),3))"))"
+
+# 2. 500 users x constant_pacing(1) on the 50 ms endpoint for 30 s.
+loadgen_run p1 -f "$work/p1.yaml" -u 500 -r 500 -t 30s
+read -r rps p50 p99 ip99 valid <<<"$(agg "$work/p1.json" total_rps p50 p99 valid valid)"
+ip99=$(python3 -c "import json;print('%.1f'%json.load(open('$work/p1.json'))['intended'][-1]['percentiles']['99'])")
+say "500 users x constant_pacing(1), 50 ms endpoint, 30 s: ${rps} req/s ($(python3 -c "print(round($rps/5,1))")% of 500), p50 ${p50} ms, p99 ${p99} ms, intended p99 ${ip99} ms, self-check valid=${valid}"
+
+# 3. 20,000 users x constant_pacing(10): ramp 10 s at 2000/s, stats reset when spawned.
+loadgen_run p10 -f "$work/p10.yaml" -u 20000 -r 2000 -t 45s --reset-stats
+read -r rps p50 p99 valid <<<"$(agg "$work/p10.json" total_rps p50 p99 valid)"
+fails=$(agg "$work/p10.json" num_failures)
+say "20000 users x constant_pacing(10), 50 ms endpoint, steady state: ${rps} req/s ($(python3 -c "print(round($rps/20,1))")% of 2000), p50 ${p50} ms, p99 ${p99} ms, failures ${fails}, peak RSS $(( $(cat "$work/p10.rss") / 1024 )) MB, self-check valid=${valid}"
+
+if [ -n "$OUT" ]; then printf '%s\n' "${summary[@]}" >"$OUT"; fi

@@ -41,12 +41,18 @@ func ChartScript() string { return chartsJS }
 // BaseCSS returns the stylesheet shared by the report and the web UI.
 func BaseCSS() string { return baseCSS }
 
-// PercentileLabels are the response-time percentiles of the report's "Response
-// Time Statistics" table, as Locust's report shows them (not the CSV set).
-var PercentileLabels = [8]string{"50%ile", "60%ile", "70%ile", "80%ile", "90%ile", "95%ile", "99%ile", "100%ile"}
+// PercentileLabels returns the response-time percentiles of the report's
+// "Response Time Statistics" table, as Locust's report shows them (not the
+// CSV set).
+func PercentileLabels() [8]string {
+	return [8]string{"50%ile", "60%ile", "70%ile", "80%ile", "90%ile", "95%ile", "99%ile", "100%ile"}
+}
 
-// PercentileFractions are the fractions matching PercentileLabels.
-var PercentileFractions = [8]float64{0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0}
+// PercentileFractions returns the fractions matching PercentileLabels; Row.Percentiles
+// holds the response times at these fractions.
+func PercentileFractions() [8]float64 {
+	return [8]float64{0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0}
+}
 
 // Data is everything one report shows. Times are wall-clock; the report prints
 // them in UTC and converts them to the reader's local time in the browser.
@@ -75,7 +81,7 @@ type Row struct {
 	Avg, Min, Max, Median    float64
 	AvgContentSize           float64
 	RPS, FailPerSec          float64    // total rates over the whole test
-	Percentiles              [8]float64 // at PercentileFractions
+	Percentiles              [8]float64 // at PercentileFractions()
 	Aggregated               bool       // the "Aggregated" row
 }
 
@@ -277,7 +283,7 @@ func Write(w io.Writer, d *Data) error {
 		CSS:        template.CSS(baseCSS), //nolint:gosec // our own embedded asset
 		ChartsJS:   template.JS(chartsJS), //nolint:gosec // our own embedded asset
 		ReportJS:   template.JS(reportJS), //nolint:gosec // our own embedded asset
-		Labels:     PercentileLabels,
+		Labels:     PercentileLabels(),
 	}
 	if v.HostText == "" {
 		v.HostText = "None"

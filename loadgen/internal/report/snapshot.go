@@ -68,7 +68,7 @@ func row(e *stats.Entry, aggregated bool) Row {
 		Avg: e.Avg(), Min: e.Min(), Max: e.Max(), Median: e.Median(), AvgContentSize: e.AvgContentSize(),
 		RPS: e.TotalRPS(), FailPerSec: e.TotalFailPerSec(), Aggregated: aggregated,
 	}
-	for i, p := range PercentileFractions {
+	for i, p := range PercentileFractions() {
 		r.Percentiles[i] = e.Percentile(p)
 	}
 	return r

@@ -1,0 +1,112 @@
+package runner
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/loadgen/internal/httpclient"
+	"predictlab/loadgen/internal/stats"
+	"predictlab/loadgen/internal/users"
+	"predictlab/loadgen/internal/wait"
+)
+
+// blockingServer answers the first request at once and holds every later one
+// until release is closed; inflight receives once per held request.
+func blockingServer(t *testing.T) (srv *httptest.Server, inflight chan struct{}, release chan struct{}) {
+	inflight, release = make(chan struct{}, 100), make(chan struct{})
+	var n atomic.Int64
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 1 {
+			inflight <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, inflight, release
+}
+
+func newRunner(t *testing.T, url string, stopTimeout time.Duration) (*Runner, *stats.Stats) {
+	t.Helper()
+	tg, err := httpclient.ParseTarget(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stats.New(time.Now)
+	r, err := New(Options{
+		Classes: []users.Class{{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}},
+		Target:  tg, Stats: st, StopTimeout: stopTimeout, Log: zerolog.Nop(), Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, st
+}
+
+// Without --stop-timeout, users are killed at once and the request in
+// flight is abandoned, not recorded (Locust kills the greenlet).
+func TestStopKillsInFlight(t *testing.T) {
+	srv, inflight, release := blockingServer(t)
+	defer close(release)
+	r, st := newRunner(t, srv.URL, 0)
+	r.Start(1, 1)
+	<-inflight
+	r.Stop()
+	if got := st.Snapshot().Total.NumRequests; got != 1 {
+		t.Fatalf("recorded %d requests, want 1 (the in-flight one abandoned)", got)
+	}
+	if r.UserCount() != 0 {
+		t.Fatalf("user count %d after Stop", r.UserCount())
+	}
+}
+
+// With --stop-timeout, a user in the middle of its task finishes it.
+func TestStopTimeoutLetsTaskFinish(t *testing.T) {
+	srv, inflight, release := blockingServer(t)
+	r, st := newRunner(t, srv.URL, time.Hour)
+	r.Start(1, 1)
+	<-inflight
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.Stop() }()
+	close(release)
+	wg.Wait()
+	snap := st.Snapshot()
+	if snap.Total.NumRequests < 2 || snap.Total.NumFailures != 0 {
+		t.Fatalf("recorded %d requests (%d failed), want the in-flight one completed", snap.Total.NumRequests, snap.Total.NumFailures)
+	}
+}
+
+func TestRampSpawnsClassesByWeight(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	spawned := make(chan struct{})
+	pacing := users.Class{Weight: 1}
+	pacing.Wait.Kind = wait.ConstantPacing
+	pacing.Wait.A = 3600
+	a, b := pacing, pacing
+	a.Name, a.Weight, a.Tasks = "A", 3, []users.Task{{Method: "GET", Path: "/a", Weight: 1}}
+	b.Name, b.Tasks = "B", []users.Task{{Method: "GET", Path: "/b", Weight: 1}}
+	r, err := New(Options{Classes: []users.Class{b, a}, Target: tg, Stats: stats.New(time.Now), Log: zerolog.Nop(),
+		OnSpawned: func() { close(spawned) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(8, 1000)
+	<-spawned
+	if got := r.ClassCounts(); got["A"] != 6 || got["B"] != 2 || r.UserCount() != 8 {
+		t.Fatalf("class counts %v, users %d", got, r.UserCount())
+	}
+	r.Stop()
+}

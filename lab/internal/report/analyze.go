@@ -93,7 +93,7 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 	}
 	for _, n := range []int{2, 3, 4} {
 		if e := t.Find(n); e != nil {
-			w := min(5, max(1, len(e.History)-2)) // short (smoke) runs: a shorter window
+			w := min(10, max(1, len(e.History)-2)) // short (smoke) runs: a shorter window
 			for _, s := range breakpoint.Steps(Points(e.History), w, pacing.Seconds(), cfg.Threshold) {
 				a.PeakThroughput = math.Max(a.PeakThroughput, s.Completed)
 			}

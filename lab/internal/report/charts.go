@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -49,6 +50,10 @@ func panel(title, ylabel string, ss []series) *plot.Plot {
 	p.Y.Label.Text = ylabel
 	p.X.Label.Text = "seconds since the experiment started"
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.Padding = vg.Points(2)
+	p.Y.Tick.Marker = compactTicks{}
+	p.X.Tick.Marker = compactTicks{}
 	p.Add(plotter.NewGrid())
 	for _, s := range ss {
 		xys := make(plotter.XYs, 0, len(s.xys))
@@ -76,12 +81,36 @@ func panel(title, ylabel string, ss []series) *plot.Plot {
 	return p
 }
 
+// compactTicks are gonum's default ticks labelled without trailing zeros.
+type compactTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (compactTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
+}
+
 // stack draws panels under each other into one PNG.
 func stack(ps []*plot.Plot, width, panelHeight vg.Length) ([]byte, error) {
 	if len(ps) == 0 {
 		return nil, fmt.Errorf("render chart: no panels")
 	}
-	img := vgimg.New(width, panelHeight*vg.Length(len(ps)))
+	// One time axis for every panel.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range ps {
+		lo, hi = math.Min(lo, p.X.Min), math.Max(hi, p.X.Max)
+	}
+	for _, p := range ps {
+		if lo < hi {
+			p.X.Min, p.X.Max = lo, hi
+		}
+	}
+	img := vgimg.NewWith(vgimg.UseWH(width, panelHeight*vg.Length(len(ps))), vgimg.UseDPI(110))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(ps), Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(10), PadY: vg.Points(10)}
 	grid := make([][]*plot.Plot, len(ps))
@@ -158,7 +187,7 @@ func ExperimentChart(r *Results, n int) (*Chart, error) {
 		panel(fmt.Sprintf("experiment %d %s: requests completed per second", n, name), "req/s", rps),
 		panel(latTitle, "ms", lat),
 		panel("users", "users", users),
-	}, 22*vg.Centimeter, 8*vg.Centimeter)
+	}, 26*vg.Centimeter, 8*vg.Centimeter)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +242,7 @@ func InternalsChart(r *Results, n int) (*Chart, error) {
 	if len(loop) > 0 {
 		ps = append(ps, panel("event-loop scoring service: loop busy and lag", "% / ms", loop))
 	}
-	png, err := stack(ps, 22*vg.Centimeter, 7*vg.Centimeter)
+	png, err := stack(ps, 26*vg.Centimeter, 7*vg.Centimeter)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +277,7 @@ func ThroughputChart(r *Results) (*Chart, error) {
 			addMarker(p, a.Breakpoint.At, targetColor(t.Name), t.Name+" breaking point")
 		}
 	}
-	png, err := stack([]*plot.Plot{p}, 22*vg.Centimeter, 10*vg.Centimeter)
+	png, err := stack([]*plot.Plot{p}, 26*vg.Centimeter, 10*vg.Centimeter)
 	if err != nil {
 		return nil, err
 	}

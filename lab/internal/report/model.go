@@ -136,7 +136,8 @@ type Analysis struct {
 	Breakpoint *breakpoint.Result `json:"breakpoint,omitempty"`
 	// Rule states the breaking-point rule in words.
 	Rule string `json:"rule"`
-	// PeakThroughput is the best 5 s completion rate in experiments 2–4.
+	// PeakThroughput is the best 10 s completion rate in experiments 2–4
+	// (a long window, so a catch-up burst after a stall does not count).
 	PeakThroughput float64 `json:"peak_throughput"`
 	// Prediction is the queueing model's capacity from measured inputs
 	// (blocking: experiment 1's mean; event loop: configured CPU cost),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func (r *loopRunner) user(ctx context.Context, host string) {
 			resp.Body.Close()
 			res.ContentLength = n
 			if resp.StatusCode >= 400 {
-				res.Err = "HTTPError('" + resp.Status + "')"
+				res.Err = "HTTPError('" + resp.Status + " for url: " + req.URL.Path + "')"
 			}
 		}
 		res.ResponseTime = time.Since(start)
@@ -142,11 +143,17 @@ func (r *loopRunner) UserCount() int {
 }
 func (r *loopRunner) Snapshot() *stats.Snapshot { return r.st.Snapshot() }
 
-// target is a loopback stand-in for the model service: ~5 ms, a JSON body.
+// target is a loopback stand-in for the model service: ~5 ms, a JSON body;
+// one request in ten fails with 500.
 func target(t *testing.T) *httptest.Server {
+	var n atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		time.Sleep(5 * time.Millisecond)
+		if n.Add(1)%10 == 0 {
+			http.Error(w, "model overloaded", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"prediction":[0],"status":"OK"}`)
 	}))
@@ -210,6 +217,12 @@ func TestBrowserWebUI(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "webui-charts.png")
 	do("stats tab", chromedp.Click(chromedp.CSS(`a[data-tab="stats"]`)), chromedp.WaitVisible(chromedp.ID("stats-table")))
 	browsertest.Screenshot(t, ctx, "webui-stats.png")
+
+	// The failures tab lists the 500s, with the error text as received.
+	do("failures tab", chromedp.Click(chromedp.CSS(`a[data-tab="failures"]`)), chromedp.WaitVisible(chromedp.ID("failures-table")))
+	wait("a failure row", `(() => { const c = document.querySelector("#failures-table tbody td.err");
+		return c !== null && c.textContent.startsWith("HTTPError('500 Internal Server Error for url: /api/v1/ml/sync/predict')"); })()`)
+	browsertest.Screenshot(t, ctx, "webui-failures.png")
 
 	// 6. Edit the user count of the running test.
 	do("edit", chromedp.Click(chromedp.ID("btn-edit")), chromedp.WaitVisible(chromedp.ID("edit-form")),

@@ -150,9 +150,7 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 			checkMu.Lock()
 			check = mon.Report()
 			checkMu.Unlock()
-			if cfg.CSVPrefix != "" || cfg.PrintStats {
-				out.tick(n, snap)
-			}
+			out.tick(n, snap) // CSV history; console tables only with --print-stats
 		})
 	}()
 	shutdownWeb := func() error {

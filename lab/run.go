@@ -117,8 +117,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	pr := progress.New(stdout, tty, 5*time.Second)
-	r := runner.New(cfg, zerolog.Nop(), pr)
-	if err := r.Preflight(); err != nil {
+	if err := cfg.Preflight(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -130,7 +129,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	}
 	defer logf.Close()
 	log := zerolog.New(logf).With().Timestamp().Logger()
-	r = runner.New(cfg, log, pr)
+	r := runner.New(cfg, log, pr)
 	log.Info().Str("profile", p.Name).Str("out", out).Msg("lab run")
 	_, err = r.Run(ctx, hurry)
 	abs, _ := filepath.Abs(filepath.Join(out, "index.html"))

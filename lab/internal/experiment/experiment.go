@@ -90,12 +90,14 @@ func Probe(ctx context.Context, sup *proc.Supervisor, loadgen string) (Capabilit
 	if err != nil {
 		return Capabilities{}, fmt.Errorf("probe loadgen: %w", err)
 	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
 	select {
 	case <-c.Done():
 	case <-ctx.Done():
 		sup.Stop(c)
 		return Capabilities{}, fmt.Errorf("probe loadgen: %w", ctx.Err())
-	case <-time.After(10 * time.Second):
+	case <-t.C:
 		sup.Stop(c)
 	}
 	s := out.String()

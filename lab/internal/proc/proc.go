@@ -155,7 +155,8 @@ func killGroup(c *Child, sig syscall.Signal) {
 }
 
 // WaitHealthy polls url (GET, expecting 200) until it answers, the child
-// exits, ctx ends, or timeout passes. Errors name the service.
+// exits, ctx ends, or timeout passes. Errors name the service. c may be
+// nil for a service the lab did not start.
 func WaitHealthy(ctx context.Context, c *Child, url string, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	return waitUntil(ctx, c, timeout, func() error {
@@ -201,6 +202,11 @@ func WaitRedis(ctx context.Context, c *Child, addr string, timeout time.Duration
 }
 
 func waitUntil(ctx context.Context, c *Child, timeout time.Duration, probe func() error, what string) error {
+	name := what
+	var exited <-chan struct{} // nil (never ready) for a service the lab did not start
+	if c != nil {
+		name, exited = c.Name, c.done
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -212,11 +218,11 @@ func waitUntil(ctx context.Context, c *Child, timeout time.Duration, probe func(
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", c.Name, ctx.Err())
-		case <-c.done:
-			return fmt.Errorf("wait for %s: it exited (%v) before answering %s", c.Name, c.err, what)
+			return fmt.Errorf("wait for %s: %w", name, ctx.Err())
+		case <-exited:
+			return fmt.Errorf("wait for %s: it exited (%v) before answering %s", name, c.err, what)
 		case <-deadline.C:
-			return fmt.Errorf("wait for %s: not healthy within %s (%s: %v)", c.Name, timeout, what, last)
+			return fmt.Errorf("wait for %s: not healthy within %s (%s: %v)", name, timeout, what, last)
 		case <-tick.C:
 		}
 	}

@@ -130,3 +130,20 @@ func TestCheckPorts(t *testing.T) {
 		t.Error("duplicate port accepted")
 	}
 }
+
+// TestWaitHealthyExternal waits for a service the lab did not start.
+func TestWaitHealthyExternal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/healthcheck" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	if err := WaitHealthy(context.Background(), nil, srv.URL+"/api/v1/healthcheck", 5*time.Second); err != nil {
+		t.Errorf("healthy external service: %v", err)
+	}
+	err := WaitHealthy(context.Background(), nil, srv.URL+"/nope", 200*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "/nope") {
+		t.Errorf("got %v, want a timeout naming the URL", err)
+	}
+}

@@ -151,16 +151,16 @@ func New(cfg Config, log zerolog.Logger, pr *progress.Printer) *Runner {
 	return &Runner{cfg: cfg, log: log, pr: pr, services: map[string]string{}}
 }
 
-// Preflight checks what must hold before anything starts: binaries exist
-// and every port is free. Its errors are one line.
-func (r *Runner) Preflight() error {
-	if err := r.cfg.Validate(); err != nil {
+// Preflight validates c and checks what must hold before anything
+// starts: the binaries exist and every port is free. Its errors are one line.
+func (c *Config) Preflight() error {
+	if err := c.Validate(); err != nil {
 		return err
 	}
-	bins := []string{r.cfg.LoadgenBin}
-	if !r.cfg.External {
-		bins = append(bins, r.cfg.TargetsBin)
-		if err := proc.CheckPorts(r.cfg.Bind, r.cfg.portList()); err != nil {
+	bins := []string{c.LoadgenBin}
+	if !c.External {
+		bins = append(bins, c.TargetsBin)
+		if err := proc.CheckPorts(c.Bind, c.portList()); err != nil {
 			return err
 		}
 	}
@@ -236,7 +236,16 @@ func (r *Runner) run(ctx context.Context) error {
 		r.pr.Printf("lab: %s has no --html flag; running without loadgen's HTML reports", cfg.LoadgenBin)
 	}
 	if cfg.External {
-		r.services["sync scoring"], r.services["async scoring"] = strings.TrimRight(cfg.SyncURL, "/"), strings.TrimRight(cfg.AsyncURL, "/")
+		for _, tn := range cfg.targets() {
+			u := strings.TrimRight(cfg.SyncURL, "/")
+			if tn == "async" {
+				u = strings.TrimRight(cfg.AsyncURL, "/")
+			}
+			if err := proc.WaitHealthy(ctx, nil, u+"/api/v1/healthcheck", cfg.Profile.HealthTimeout); err != nil {
+				return fmt.Errorf("external %s target: %w", tn, err)
+			}
+			r.services[tn+" scoring"] = u
+		}
 	} else if err := r.startServices(ctx); err != nil {
 		return err
 	}

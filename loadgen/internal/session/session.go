@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -60,15 +61,17 @@ type Session struct {
 	mu     sync.Mutex
 	r      *runner.Runner
 	host   string
-	state  string
+	state  atomic.Pointer[string] // written under mu, except spawning→running (CAS, no lock: see spawned)
 	limit  *time.Timer
 	closed bool
 }
 
 // New returns a session in state "ready".
 func New(opts Options) *Session {
-	return &Session{opts: opts, state: StateReady,
+	s := &Session{opts: opts,
 		runLog: locustlog.Named(opts.Log, "locust.runners"), mainLog: locustlog.Named(opts.Log, "locust.main")}
+	s.setState(StateReady)
+	return s
 }
 
 // Start starts a test with users at spawnRate against host, or changes the
@@ -98,10 +101,10 @@ func (s *Session) Start(users int, spawnRate float64, host string, runTime time.
 		}
 		s.r, s.host = r, host
 	}
-	if s.state != StateSpawning && s.state != StateRunning {
+	if st := s.State(); st != StateSpawning && st != StateRunning {
 		s.opts.Stats.Reset() // Locust clears the stats when a test starts
 	}
-	s.state = StateSpawning
+	s.setState(StateSpawning)
 	if s.limit != nil {
 		s.limit.Stop()
 		s.limit = nil
@@ -120,13 +123,13 @@ func (s *Session) lagFunc() func(time.Duration) {
 	return s.opts.Monitor.ObserveLag
 }
 
-// spawned is the runner's OnSpawned callback.
+// spawned is the runner's OnSpawned callback. It must not take s.mu: Start
+// holds it while replacing a ramp, and waits for the ramp goroutine.
 func (s *Session) spawned() {
-	s.mu.Lock()
-	if s.state == StateSpawning {
-		s.state = StateRunning
+	if cur := s.state.Load(); *cur == StateSpawning {
+		running := StateRunning
+		s.state.CompareAndSwap(cur, &running)
 	}
-	s.mu.Unlock()
 	if s.opts.ResetStats {
 		s.runLog.Info().Msg("Resetting stats")
 		s.opts.Stats.Reset()
@@ -155,15 +158,15 @@ func (s *Session) stopLocked() {
 		s.limit.Stop()
 		s.limit = nil
 	}
-	if s.r == nil || (s.state != StateSpawning && s.state != StateRunning) {
+	if st := s.State(); s.r == nil || (st != StateSpawning && st != StateRunning) {
 		return
 	}
-	s.state = StateStopping
+	s.setState(StateStopping)
 	r := s.r
 	s.mu.Unlock()
 	r.Stop()
 	s.mu.Lock()
-	s.state = StateStopped
+	s.setState(StateStopped)
 	if s.opts.Monitor != nil && s.opts.Monitor.CPUWarned() {
 		s.runLog.Warn().Msg(selfcheck.CPUEndWarning)
 	}
@@ -174,10 +177,10 @@ func (s *Session) ResetStats() { s.opts.Stats.Reset() }
 
 // State is the Locust runner state.
 func (s *Session) State() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
+	return *s.state.Load()
 }
+
+func (s *Session) setState(st string) { s.state.Store(&st) }
 
 // UserCount is the number of live users.
 func (s *Session) UserCount() int {

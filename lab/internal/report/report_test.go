@@ -50,8 +50,10 @@ func summary(req int64, avg, med, rps float64) *Summary {
 
 // fixture is a complete quick-profile run with made-up but plausible
 // numbers: sync saturates at 88 req/s, async does not saturate.
-func fixture() *Results {
-	p, _ := profile.Lookup("quick")
+func fixture() *Results { return fixtureFor("quick") }
+
+func fixtureFor(name string) *Results {
+	p, _ := profile.Lookup(name)
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	r := &Results{Profile: p, Status: "complete", Started: t0, Ended: t0.Add(170 * time.Second),
 		Env: envinfo.Env{CPUModel: "Test CPU", CPUs: 2, OS: "Test OS", Kernel: "6.0", Arch: "linux/amd64", GoVersion: "go1.26", GitCommit: "abc123", LabBuild: "test"},
@@ -91,24 +93,32 @@ func fixture() *Results {
 }
 
 func TestSummaryGolden(t *testing.T) {
-	r := fixture()
-	Analyze(r)
-	got := Markdown(r)
-	golden := filepath.Join("testdata", "summary.md")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct{ profile, golden string }{
+		{"quick", "summary.md"},
+		{"seed", "summary_seed.md"}, // with the Python original's numbers beside ours
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("summary.md differs from %s (run go test ./lab/internal/report -update after checking):\n%s", golden, got)
+	for _, tc := range tests {
+		t.Run(tc.profile, func(t *testing.T) {
+			r := fixtureFor(tc.profile)
+			Analyze(r)
+			got := Markdown(r)
+			golden := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("summary differs from %s (check, then go test ./lab/internal/report -update):\n%s", golden, got)
+			}
+		})
 	}
 }
 

@@ -96,6 +96,10 @@ type Result struct {
 	KneeUsers     int     `json:"knee_users"`
 	KneeLatencyMS float64 `json:"knee_latency_ms"`
 	KneeLimitMS   float64 `json:"knee_limit_ms"`
+	// KneeByMedianUsers is the first user count whose history median cell
+	// (Locust's 10 s window, which trails a fast ramp) exceeded the limit;
+	// 0 when it never did or the history has no current percentiles.
+	KneeByMedianUsers int `json:"knee_by_median_users"`
 }
 
 // Find applies the rule to a history (rows in time order).
@@ -158,6 +162,14 @@ func Find(points []Point, c Config) (Result, error) {
 			if s.LatencyMS > r.KneeLimitMS {
 				r.KneeReached, r.KneeUsers, r.KneeLatencyMS = true, s.Users, s.LatencyMS
 				break
+			}
+		}
+		if len(points) > 0 && points[0].Current {
+			for _, s := range r.Steps {
+				if s.MedianMS.Valid() && float64(s.MedianMS) > r.KneeLimitMS {
+					r.KneeByMedianUsers = s.Users
+					break
+				}
 			}
 		}
 	}

@@ -63,6 +63,9 @@ func Markdown(r *Results) string {
 		knee := "not reached"
 		if bp.KneeReached {
 			knee = fmt.Sprintf("%d users (%s > %s)", bp.KneeUsers, fmtMS(bp.KneeLatencyMS), fmtMS(bp.KneeLimitMS))
+			if bp.KneeByMedianUsers > 0 {
+				knee += fmt.Sprintf("; by the 10 s median: %d users", bp.KneeByMedianUsers)
+			}
 		}
 		median, done := "—", "—"
 		if bp.At.Completed > 0 {

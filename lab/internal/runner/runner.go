@@ -309,7 +309,7 @@ func (r *Runner) startServices(ctx context.Context) error {
 		return err
 	}
 	if err := proc.WaitRedis(ctx, store, storeAddr, cfg.Profile.HealthTimeout); err != nil {
-		return err
+		return fmt.Errorf("%w; last log line: %s", err, lastLine(filepath.Join(logs, "feature_store.log")))
 	}
 	type svc struct {
 		name string
@@ -336,7 +336,7 @@ func (r *Runner) startServices(ctx context.Context) error {
 	}
 	for i, s := range svcs {
 		if err := proc.WaitHealthy(ctx, children[i], s.url+"/api/v1/healthcheck", cfg.Profile.HealthTimeout); err != nil {
-			return err
+			return fmt.Errorf("%w; last log line: %s", err, lastLine(filepath.Join(logs, strings.ReplaceAll(s.name, " ", "_")+".log")))
 		}
 		r.services[s.name] = s.url
 	}
@@ -451,6 +451,19 @@ func (r *Runner) runExperiment(ctx context.Context, t *report.Target, e *report.
 		r.pr.Printf("lab: %s %s done: %d requests, %d failures, median %.0f ms, %.1f req/s", t.Name, e.Name, s.Requests, s.Failures, s.MedianMS, s.RPS)
 	}
 	return nil
+}
+
+// lastLine is the last non-empty line of a log file (for error messages).
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log)"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if l := lines[len(lines)-1]; l != "" {
+		return l
+	}
+	return "(empty log)"
 }
 
 // readFiles loads an experiment's stats, intended and history files.

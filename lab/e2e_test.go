@@ -285,3 +285,32 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceFailsToStart uses a targets stand-in that exits at once: the
+// lab must fail naming the service, quote its log, and still write a report.
+func TestServiceFailsToStart(t *testing.T) {
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets")
+	loadgen := filepath.Join(dir, "loadgen")
+	if err := os.WriteFile(targets, []byte("#!/bin/sh\necho 'listen: address already in use' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(loadgen, []byte("#!/bin/sh\necho 'Usage: loadgen --csv --html'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 5)
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), nil, []string{"run", "--profile", "smoke", "--out", out,
+		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
+		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
+		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", targets, "--loadgen-bin", loadgen}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "feature store") || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("got %v, want an error naming the feature store and quoting its log", err)
+	}
+	r, rerr := report.ReadResults(filepath.Join(out, "results.json"))
+	if rerr != nil || r.Status != "failed" {
+		t.Errorf("report: %v, status %q", rerr, statusOf(r))
+	}
+	assertNoChildren(t, out, 1)
+}

@@ -1,0 +1,134 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/progress"
+	"predictlab/lab/internal/report"
+)
+
+func testConfig(t *testing.T, name string) Config {
+	t.Helper()
+	p, err := profile.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{Profile: p, Out: "out", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen",
+		Ports: Ports{SyncModel: 5000, SyncScoring: 5001, AsyncModel: 8000, AsyncScoring: 8001, Store: 6379}}
+}
+
+func TestServiceArgs(t *testing.T) {
+	cfg := testConfig(t, "seed")
+	r := New(cfg, zerolog.Nop(), progress.New(nil, false, 0))
+	tests := []struct {
+		name, target, role string
+		port               int
+		want               string
+	}{
+		{"sync model", "sync", "model", 5000,
+			"model --style blocking --framework echo --addr 127.0.0.1:5000 --route sync --workers 8 --backlog 2048 --loops 1 --cpu-cost 0s --model-delay 40ms-50ms"},
+		{"sync scoring", "sync", "scoring", 5001,
+			"scoring --style blocking --framework echo --addr 127.0.0.1:5001 --route sync --workers 8 --backlog 2048 --loops 1 --cpu-cost 5ms --model-url http://127.0.0.1:5000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
+		{"async model", "async", "model", 8000,
+			"model --style eventloop --framework fiber --addr 127.0.0.1:8000 --route async --workers 8 --backlog 2048 --loops 1 --cpu-cost 2.5ms --model-delay 40ms-50ms"},
+		{"async scoring", "async", "scoring", 8001,
+			"scoring --style eventloop --framework fiber --addr 127.0.0.1:8001 --route async --workers 8 --backlog 2048 --loops 1 --cpu-cost 7.5ms --model-url http://127.0.0.1:8000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tg, _ := cfg.Profile.Target(tc.target)
+			if got := strings.Join(r.serviceArgs(tg, tc.role, tc.port), " "); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		ok     bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"only async", func(c *Config) { c.Only = "async" }, true},
+		{"bad only", func(c *Config) { c.Only = "both" }, false},
+		{"bad experiment", func(c *Config) { c.Experiments = []int{5} }, false},
+		{"bad port", func(c *Config) { c.Ports.Store = 70000 }, false},
+		{"bad bind", func(c *Config) { c.Bind = "my host" }, false},
+		{"external without URLs", func(c *Config) { c.External, c.SyncURL = true, "x" }, false},
+		{"external", func(c *Config) { c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001" }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig(t, "quick")
+			tc.modify(&c)
+			if err := c.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPortList(t *testing.T) {
+	c := testConfig(t, "quick")
+	c.Only = "sync"
+	var names []string
+	for _, p := range c.portList() {
+		names = append(names, p.Service)
+	}
+	if got := strings.Join(names, ","); got != "feature store,sync model,sync scoring" {
+		t.Errorf("got %s", got)
+	}
+	if got := c.experiments(); len(got) != 4 {
+		t.Errorf("experiments() = %v, want all four", got)
+	}
+	c.Experiments = []int{3, 1, 3}
+	if got := c.experiments(); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Errorf("experiments() = %v, want [1 3]", got)
+	}
+}
+
+func TestExp3Users(t *testing.T) {
+	cfg := testConfig(t, "quick")
+	r := New(cfg, zerolog.Nop(), progress.New(nil, false, 0))
+	pe, _ := cfg.Profile.Experiment(3)
+	ramp := func(capacity float64) []report.HistPoint {
+		var h []report.HistPoint
+		var total, queue, sumLat float64
+		users := 0
+		for s := 0; s <= 30; s++ {
+			done := min(float64(users)+queue, capacity)
+			queue += float64(users) - done
+			lat := 90 + 1000*queue/capacity
+			total += done
+			sumLat += done * lat
+			h = append(h, report.HistPoint{T: int64(1000 + s), Users: users, Total: int64(total), TotalAvgMS: sumLat / max(total, 1)})
+			users = min(300, users+10)
+		}
+		return h
+	}
+	tests := []struct {
+		name     string
+		exps     []*report.Experiment
+		wantLo   int
+		wantHi   int
+		wantFrom string
+	}{
+		{"no experiment 2", nil, 300, 300, "profile (experiment 2 not run)"},
+		{"saturates at 80 req/s", []*report.Experiment{{Number: 2, History: ramp(80)}}, 72, 88, "breaking point"},
+		{"never saturates", []*report.Experiment{{Number: 2, History: ramp(1e6)}}, 300, 300, "largest count tested (breaking point not reached)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			users, from := r.exp3Users(&report.Target{Experiments: tc.exps}, pe)
+			if users < tc.wantLo || users > tc.wantHi || from != tc.wantFrom {
+				t.Errorf("got %d (%s), want %d..%d (%s)", users, from, tc.wantLo, tc.wantHi, tc.wantFrom)
+			}
+		})
+	}
+}

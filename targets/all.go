@@ -133,9 +133,13 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return first
 	}
+	backlog := c.Backlog
+	if backlog == 0 {
+		backlog = -1 // Common: 0 = default, < 0 = no queue
+	}
 	common := func(style, fw, route, addr string) service.Common {
 		return service.Common{Style: style, Framework: fw, Route: route, Addr: addr,
-			Workers: c.Workers, Backlog: c.Backlog, Loops: c.Loops, AccessLog: lf.accessLog}
+			Workers: c.Workers, Backlog: backlog, Loops: c.Loops, AccessLog: lf.accessLog}
 	}
 	modelURL := func(ln net.Listener) string {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())

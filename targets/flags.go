@@ -53,7 +53,7 @@ func (c *commonFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.route, "route", "", "predict route: sync or async (default: sync for blocking, async for eventloop)")
 	fs.StringVar(&c.addr, "addr", "", "listen address HOST:PORT (default: 127.0.0.1 and the seed's port for the route)")
 	fs.IntVar(&c.workers, "workers", 8, "blocking: worker pool size")
-	fs.IntVar(&c.backlog, "backlog", 2048, "blocking: queue length past the workers; eventloop: most requests in flight; past it 503")
+	fs.IntVar(&c.backlog, "backlog", 2048, "blocking: queue length past the workers; eventloop: most requests in flight (at least 1); past it 503")
 	fs.IntVar(&c.loops, "loops", 1, "eventloop: number of single-threaded loops")
 	fs.DurationVar(&c.cpuCost, "cpu-cost", 0, "busy CPU work per request (in the worker, or holding the loop)")
 	c.log.register(fs)
@@ -89,7 +89,9 @@ func (c *commonFlags) common(defaultPort func(route string) int) (service.Common
 		Workers: c.workers, Backlog: c.backlog, Loops: c.loops, CPUCost: c.cpuCost,
 		AccessLog: c.log.accessLog,
 	}
-	cm.Backlog = c.backlog
+	if c.backlog == 0 {
+		cm.Backlog = -1 // Common: 0 = default, < 0 = no queue
+	}
 	if err := cm.WithDefaults().Validate(); err != nil {
 		return service.Common{}, &usageError{err}
 	}

@@ -18,6 +18,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/targets/internal/featurestore"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -25,6 +29,8 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The Redis client library logs through a process-wide logger: route it once, here.
+	featurestore.SetClientLogger(zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger())
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 )
 
 // SeedData returns the feature vectors an embedded store starts with, keyed as
@@ -112,3 +113,16 @@ func (c *Client) Features(ctx context.Context, key string) ([]byte, error) {
 
 // Close closes the client's connections.
 func (c *Client) Close() error { return c.rdb.Close() }
+
+// SetClientLogger routes the Redis client library's own log lines (e.g. failed
+// dials while the store is down) to log at debug level. The library keeps one
+// logger per process, so call this once, from main.
+func SetClientLogger(log zerolog.Logger) {
+	redis.SetLogger(clientLogger{log})
+}
+
+type clientLogger struct{ log zerolog.Logger }
+
+func (l clientLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug().Str("component", "redis-client").Msgf(format, v...)
+}

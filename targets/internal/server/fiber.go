@@ -46,9 +46,13 @@ func newFiber(c *core) *fiberServer {
 		ReadTimeout:           c.cfg.ReadTimeout,
 		WriteTimeout:          c.cfg.WriteTimeout,
 		IdleTimeout:           c.cfg.IdleTimeout,
-		BodyLimit:             int(c.cfg.BodyLimit),
-		ReadBufferSize:        64 << 10,
-		ErrorHandler:          errorHandler,
+		// fasthttp answers a body over its limit and closes at once, so the client
+		// may see a reset instead of the 413. Up to 4× the limit the body is read
+		// and the handler answers 413 cleanly; past that fasthttp's early 413 (JSON,
+		// through the error handler) remains as the memory bound.
+		BodyLimit:      int(4 * c.cfg.BodyLimit),
+		ReadBufferSize: 64 << 10,
+		ErrorHandler:   errorHandler,
 	})
 	app.Use(func(ctx *fiber.Ctx) (err error) {
 		start := time.Now()
@@ -75,6 +79,10 @@ func newFiber(c *core) *fiberServer {
 	app.Get("/api/v1/healthcheck", func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, healthBody) })
 	app.Get("/metrics", adaptor.HTTPHandler(c.svc.Metrics.Handler()))
 	app.Post(PredictPath(c.cfg.Route), func(ctx *fiber.Ctx) error {
+		if int64(len(ctx.Body())) > c.cfg.BodyLimit {
+			r := c.tooLarge()
+			return sendJSON(ctx, r.Status, r.Body)
+		}
 		// Copy: fiber reuses the request's memory once the handler returns.
 		body := append([]byte(nil), ctx.Body()...)
 		r := c.predict(context.Background(), body)

@@ -34,7 +34,7 @@ type Common struct {
 	Route     string        // "sync" or "async"; "" = by style (blocking→sync, eventloop→async)
 	Addr      string        // host:port to listen on
 	Workers   int           // blocking: pool size
-	Backlog   int           // blocking: queue length; eventloop: most requests in flight
+	Backlog   int           // blocking: queue length; eventloop: most requests in flight (0 = 2048, < 0 = none)
 	Loops     int           // eventloop: number of loops
 	CPUCost   time.Duration // busy work per request
 	AccessLog bool
@@ -70,9 +70,6 @@ func (c Common) Validate() error {
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("validate config: workers %d: want at least 1", c.Workers)
-	}
-	if c.Backlog < 0 {
-		return fmt.Errorf("validate config: backlog %d: want 0 or more", c.Backlog)
 	}
 	if c.Loops < 1 {
 		return fmt.Errorf("validate config: loops %d: want at least 1", c.Loops)
@@ -193,7 +190,7 @@ func newExecutor(c Common, m *metrics.Metrics) executor.Executor {
 		m.WatchBlocking(b)
 		return b
 	}
-	l := executor.NewLoop(executor.LoopConfig{Loops: c.Loops, Backlog: c.Backlog, Hooks: m.Hooks()})
+	l := executor.NewLoop(executor.LoopConfig{Loops: c.Loops, Backlog: max(c.Backlog, 1), Hooks: m.Hooks()})
 	m.WatchLoop(l)
 	return l
 }

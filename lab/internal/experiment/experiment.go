@@ -61,7 +61,7 @@ func (s Spec) Args() []string {
 type Progress struct {
 	Elapsed time.Duration
 	Users   int
-	RPS     float64 // the history's Requests/s (Locust's trailing average)
+	RPS     float64 // completions per second over the last 2 s of the history
 	P50     float64 // the history's 50% cell (NaN until there are requests)
 	Fails   int64
 }
@@ -175,10 +175,23 @@ func LastProgress(path string) Progress {
 	if err != nil {
 		return p
 	}
-	for i := len(rows) - 1; i >= 0; i-- {
-		if rows[i].Name == locustcsv.AggregatedName {
-			r := rows[i]
-			return Progress{Users: r.UserCount, RPS: r.RequestsPerSec, P50: r.Percentiles[0], Fails: r.TotalFailureCount}
+	var agg []locustcsv.HistoryRow
+	for _, r := range rows {
+		if r.Name == locustcsv.AggregatedName {
+			agg = append(agg, r)
+		}
+	}
+	if len(agg) == 0 {
+		return p
+	}
+	r := agg[len(agg)-1]
+	p = Progress{Users: r.UserCount, RPS: r.RequestsPerSec, P50: r.Percentiles[0], Fails: r.TotalFailureCount}
+	// Completions per second over the last two rows: Locust's Requests/s
+	// is a trailing 10 s average that lags a ramp.
+	if len(agg) >= 3 {
+		a := agg[len(agg)-3]
+		if dt := r.Timestamp - a.Timestamp; dt > 0 {
+			p.RPS = float64(r.TotalRequestCount-a.TotalRequestCount) / float64(dt)
 		}
 	}
 	return p

@@ -49,7 +49,17 @@ func TestLastProgress(t *testing.T) {
 	}
 	p := LastProgress(path)
 	if p.Users != 10 || p.RPS != 9.5 || p.P50 != 95 || p.Fails != 1 {
-		t.Errorf("got %+v, want users 10, rps 9.5, p50 95, fails 1", p)
+		t.Errorf("one row: got %+v, want users 10, rps 9.5 (the column), p50 95, fails 1", p)
+	}
+	more := locustcsv.HistoryHeader + "\r\n" +
+		"1700000000,10,,Aggregated,0.000000,0.000000,95,96,97,98,99,100,101,102,103,104,105,0,0,95,95.5,90,105,20\r\n" +
+		"1700000001,20,,Aggregated,0.000000,0.000000,95,96,97,98,99,100,101,102,103,104,105,10,0,95,95.5,90,105,20\r\n" +
+		"1700000002,30,,Aggregated,0.000000,0.000000,95,96,97,98,99,100,101,102,103,104,105,40,0,95,95.5,90,105,20\r\n"
+	if err := os.WriteFile(path, []byte(more), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := LastProgress(path); p.Users != 30 || p.RPS != 20 {
+		t.Errorf("three rows: got %+v, want users 30 and 20 req/s from the counts", p)
 	}
 }
 

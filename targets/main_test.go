@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePorts returns n ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("listen: %v", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return ports
+}
+
+func allArgs(ports []int) []string {
+	return []string{"all",
+		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
+		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
+		"--store-port", strconv.Itoa(ports[4]), "--log-level", "warn",
+	}
+}
+
+// waitHealthy polls the healthcheck command until it succeeds (the services start
+// in the background); it gives up after many attempts.
+func waitHealthy(t *testing.T, url string, runErr <-chan error) {
+	t.Helper()
+	for range 200 {
+		select {
+		case err := <-runErr:
+			t.Fatalf("targets all stopped early: %v", err)
+		default:
+		}
+		if run(context.Background(), []string{"healthcheck", url}, io.Discard, io.Discard) == nil {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never became healthy", url)
+}
+
+func TestAllEndToEnd(t *testing.T) {
+	ports := freePorts(t, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- run(ctx, allArgs(ports), io.Discard, io.Discard) }()
+
+	for i, route := range []string{"sync", "sync", "async", "async"} {
+		base := fmt.Sprintf("http://127.0.0.1:%d", ports[i])
+		waitHealthy(t, base+"/api/v1/healthcheck", runErr)
+		resp, err := http.Post(base+"/api/v1/ml/"+route+"/predict", "application/json", strings.NewReader("[5.1, 3.5, 1.4, 0.2]"))
+		if err != nil {
+			t.Fatalf("predict on %s: %v", base, err)
+		}
+		var d struct {
+			Detail float64 `json:"detail"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&d)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || d.Detail < 0.04 || d.Detail > 0.05 {
+			t.Fatalf("predict on %s: %d %v %v, want 200 and detail in [0.04, 0.05]", base, resp.StatusCode, d.Detail, err)
+		}
+	}
+	cancel() // as Ctrl-C
+	if err := <-runErr; err != nil {
+		t.Fatalf("targets all after Ctrl-C: %v, want nil (exit 0)", err)
+	}
+	for _, p := range ports { // nothing left running
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Fatalf("port %d still in use after shutdown: %v", p, err)
+		}
+		_ = ln.Close()
+	}
+}
+
+func TestAllPortInUse(t *testing.T) {
+	for _, busy := range []int{0, 3, 4} { // a model port, the last service port, the store port
+		t.Run(strconv.Itoa(busy), func(t *testing.T) {
+			ports := freePorts(t, 5)
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[busy]))
+			if err != nil {
+				t.Fatalf("listen: %v", err)
+			}
+			defer ln.Close()
+			err = run(context.Background(), allArgs(ports), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("targets all with port %d taken: %v, want a one-line 'address already in use' error", ports[busy], err)
+			}
+			for i, p := range ports { // nothing left running
+				if i == busy {
+					continue
+				}
+				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+				if err != nil {
+					t.Fatalf("port %d left open after the failed start: %v", p, err)
+				}
+				_ = l.Close()
+			}
+		})
+	}
+}
+
+func TestSingleServicePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	for _, args := range [][]string{
+		{"model", "--addr", addr},
+		{"scoring", "--style", "eventloop", "--addr", addr},
+		{"featurestore", "--addr", addr},
+	} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%v: %v, want 'address already in use'", args, err)
+		}
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ok.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer bad.Close()
+	if err := run(context.Background(), []string{"healthcheck", ok.URL}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("healthcheck of a 200: %v", err)
+	}
+	if err := run(context.Background(), []string{"healthcheck", bad.URL}, io.Discard, io.Discard); err == nil {
+		t.Fatal("healthcheck of a 503 succeeded")
+	}
+	dead := freePorts(t, 1)[0]
+	if err := run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/", dead)}, io.Discard, io.Discard); err == nil {
+		t.Fatal("healthcheck of a closed port succeeded")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nope"},
+		{"healthcheck"},
+		{"model", "--style", "threads"},
+		{"model", "--framework", "gin"},
+		{"model", "--model-delay", "50ms-40ms"},
+		{"scoring", "--workers", "0"},
+		{"scoring", "--route", "both"},
+		{"all", "--store-port", "70000"},
+		{"all", "--log-level", "loud"},
+		{"model", "--no-such-flag"},
+	} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"scoring", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--model-url") {
+		t.Errorf("scoring --help: %v, output %q", err, out.String())
+	}
+}

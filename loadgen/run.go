@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: 1}
 	}
 	for _, d := range cfg.Deprecations {
-		mainLog.Warn().Msg(d)
+		fmt.Fprintln(errw, d) // Locust writes these bare to stderr, not as log lines
 	}
 
 	all, err := loadClasses(cfg, mainLog)
@@ -78,12 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fail("%s", err)
 		}
 	}
-	for _, c := range classes {
-		if len(c.Tasks) == 0 {
-			logger.Warn().Msgf("%s had no tasks left after filtering, instantiating it will fail!", c.Name)
-		}
-	}
 	if !cfg.Headless {
+		warnNoTasks(logger, classes)
 		return runWeb(ctx, cfg, classes, logger, errw, stdout)
 	}
 	return runHeadless(ctx, cfg, classes, logger, errw, stdout)
@@ -143,12 +139,20 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
+	firstTick := make(chan struct{})
 	go func() {
 		defer close(loopDone)
 		sess.Loop(loopCtx, func(n int, snap *stats.Snapshot) {
 			out.tick(n, snap)
+			if n == 0 {
+				close(firstTick)
+			}
 		})
 	}()
+	// As in Locust, the first (empty) table and history row come before the
+	// ramp starts, and the ramp's batches land just after the 1-s ticks.
+	<-firstTick
+	warnNoTasks(logger, classes)
 	if err := sess.Start(cfg.Users, cfg.SpawnRate, cfg.Host, cfg.RunTime); err != nil {
 		stopLoop()
 		<-loopDone
@@ -200,6 +204,15 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// warnNoTasks logs Locust's warning for each class without tasks.
+func warnNoTasks(logger zerolog.Logger, classes []users.Class) {
+	for _, c := range classes {
+		if len(c.Tasks) == 0 {
+			logger.Warn().Msgf("%s had no tasks left after filtering, instantiating it will fail!", c.Name)
+		}
+	}
 }
 
 func classNames(cs []users.Class) []string {

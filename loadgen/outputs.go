@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
@@ -53,7 +54,10 @@ func (o *outputs) tick(n int, snap *stats.Snapshot) {
 			o.csvErr = err
 		}
 	}
-	if n%2 == 0 && (o.cfg.Headless || o.cfg.PrintStats) && !o.cfg.OnlySummary {
+	// Locust's run-time timer fires a little early and then kills the users
+	// at once, so it never prints the table due at the limit itself.
+	atLimit := o.cfg.RunTime > 0 && o.cfg.StopTimeout == 0 && time.Duration(n)*time.Second == o.cfg.RunTime
+	if n%2 == 0 && !atLimit && (o.cfg.Headless || o.cfg.PrintStats) && !o.cfg.OnlySummary {
 		_ = console.WritePeriodic(o.stderr, snap, o.width)
 	}
 }

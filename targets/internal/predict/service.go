@@ -126,6 +126,7 @@ type Model struct {
 	Delay   DelayRange
 	CPUCost time.Duration
 	Rand    *LockedRand
+	Pacer   Pacer // timer-lateness compensation of the delay
 }
 
 // Handle serves one predict request on rt.
@@ -146,7 +147,7 @@ func (m *Model) Handle(ctx context.Context, rt Runtime, body []byte) Response {
 	if bad {
 		return resp
 	}
-	if err := rt.Wait(ctx, func(ctx context.Context) error { return Sleep(ctx, delay) }); err != nil {
+	if err := rt.Wait(ctx, func(ctx context.Context) error { return m.Pacer.Sleep(ctx, delay) }); err != nil {
 		return ErrorResponse(http.StatusServiceUnavailable, "request cancelled: "+err.Error())
 	}
 	rt.CPU(func() { resp = detailResponse(delay.Seconds()) })

@@ -98,3 +98,13 @@ func TestDelayWithinRange(t *testing.T) {
 		}
 	}
 }
+
+func TestNextLateness(t *testing.T) {
+	avg := time.Duration(0)
+	for range 200 {
+		avg = NextLateness(avg, 800*time.Microsecond)
+	}
+	if avg < 790*time.Microsecond || avg > 800*time.Microsecond {
+		t.Fatalf("moving average after 200 samples of 800µs = %v", avg)
+	}
+}

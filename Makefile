@@ -21,6 +21,7 @@ test:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -run '^$$' -fuzz FuzzParseBody -fuzztime 10s ./targets/internal/predict
 
 ## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed)
 lab: build
@@ -32,7 +33,7 @@ targets: build
 
 ## bench: Go benchmarks (performance figures live here, never in tests)
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	TARGETS_BIN=$(CURDIR)/$(BIN)/targets $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./loadgen/bench.sh
 
 ## Docker (needs a Docker engine with BuildKit; see README "With Docker")

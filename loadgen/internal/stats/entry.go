@@ -83,16 +83,20 @@ func clampedMS(us int64, max time.Duration) float64 {
 
 // Percentile returns the response time (ms) at quantile p (0..1, e.g. 0.95)
 // since the statistics were cleared: HdrHistogram's value with 3 significant
-// digits, never above Max. It is 0 with no requests.
+// digits, clamped to [Min, Max] as Locust clamps its median (the histogram
+// counts whole microseconds, so without the clamp a single 1.3407 ms
+// request would have a median of 1.340 ms, below its Min). It is 0 with no
+// requests.
 func (e *Entry) Percentile(p float64) float64 {
 	if e.histTotal == 0 {
 		return 0
 	}
-	return clampedMS(e.hist.quantile(p, e.histTotal), e.MaxResponseTime)
+	return max(clampedMS(e.hist.quantile(p, e.histTotal), e.MaxResponseTime), e.Min())
 }
 
 // Median is Percentile(0.5). Unlike Locust's median_response_time it is not
-// a 1/10/100 ms bucket value.
+// a 1/10/100 ms bucket value, but like it, it lies within [Min, Max]: with
+// one request it is that request's exact time.
 func (e *Entry) Median() float64 { return e.Percentile(0.5) }
 
 // TotalRPS is NumRequests / (LastRequest - StartTime) in seconds, 0 if

@@ -357,3 +357,34 @@ func TestConcurrentRecord(t *testing.T) {
 		t.Errorf("entries sum to %d", sum)
 	}
 }
+
+// TestPercentileWithinMinMax checks that percentiles, the median included,
+// stay within the raw [Min, Max] even though the histogram counts whole
+// microseconds (Locust clamps its median the same way).
+func TestPercentileWithinMinMax(t *testing.T) {
+	tests := []struct {
+		name string
+		rts  []time.Duration
+	}{
+		{"one request, sub-microsecond part", []time.Duration{1340723 * time.Nanosecond}},
+		{"two close requests", []time.Duration{2501900 * time.Microsecond / 1000, 2501950 * time.Microsecond / 1000}},
+		{"slow ones", []time.Duration{2514300 * time.Microsecond, 2514900 * time.Microsecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTest()
+			for i, rt := range tt.rts {
+				s.Record(req("GET", "/x", 1+float64(i)/10, rt))
+			}
+			e := s.Snapshot().Entries[0]
+			for _, q := range []float64{0, 0.01, 0.5, 0.9, 1} {
+				if p := e.Percentile(q); p < e.Min() || p > e.Max() {
+					t.Errorf("Percentile(%v) = %v outside [%v, %v]", q, p, e.Min(), e.Max())
+				}
+			}
+			if len(tt.rts) == 1 && e.Median() != e.Min() {
+				t.Errorf("single request: Median %v, want its exact time %v", e.Median(), e.Min())
+			}
+		})
+	}
+}

@@ -208,18 +208,28 @@ func (r *Runner) ramp(ctx context.Context, done chan struct{}, steps []Step, n i
 	}
 }
 
-// resize spawns or kills (newest first) users until n are live.
+// UserStartGap spaces the first requests of the users of one spawn batch.
+// Locust starts a batch's users back to back, each start costing Python
+// about 0.13 ms (150 users in ~19 ms), so a batch's first requests are
+// spread out; Go starts a user in a microsecond, and without this gap a
+// batch of 500 pacing users would send every request of each cycle in the
+// same instant.
+const UserStartGap = 125 * time.Microsecond
+
+// resize spawns or kills (newest first) users until n are live. New users
+// start UserStartGap apart.
 func (r *Runner) resize(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for len(r.live) < n {
+	start := time.Now()
+	for i := 0; len(r.live) < n; i++ {
 		ci := r.dispatch[int(r.nextID)%len(r.dispatch)]
 		u := r.newUser(ci)
 		r.live = append(r.live, u)
 		r.counts[r.classes[ci].c.Name]++
 		r.userCount.Add(1)
 		r.wg.Add(1)
-		go r.runUser(r.killCtx, u, time.Now())
+		go r.runUser(r.killCtx, u, start.Add(time.Duration(i)*UserStartGap))
 	}
 	for len(r.live) > n {
 		u := r.live[len(r.live)-1]

@@ -238,3 +238,30 @@ func TestBusyRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestSeveralLoopsShareTheTasks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLoop(LoopConfig{Loops: 2})
+		release := make(chan struct{})
+		task := func(ctx context.Context, rt Runtime) {
+			rt.CPU(func() { time.Sleep(time.Millisecond) })
+			_ = rt.Wait(ctx, func(context.Context) error { <-release; return nil })
+		}
+		done := make(chan []error)
+		go func() { done <- doAll(l, 4, task) }()
+		synctest.Wait()
+		close(release)
+		<-done
+		l.Close()
+		s := l.Stats()
+		if s.MaxRunning != 1 || s.Overlaps != 0 || s.Done != 4 {
+			t.Fatalf("stats %+v: want one callback at a time on each loop", s)
+		}
+		if len(s.BusyRatioLoops) != 2 {
+			t.Fatalf("%d loops reported, want 2", len(s.BusyRatioLoops))
+		}
+		if s.BusyTotal != 4*time.Millisecond {
+			t.Fatalf("busy total %v, want 4ms", s.BusyTotal)
+		}
+	})
+}

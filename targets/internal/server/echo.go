@@ -82,7 +82,9 @@ func newEcho(c *core) *echoServer {
 			}
 			return ctx.JSONBlob(http.StatusBadRequest, jsonError("read body: "+err.Error()))
 		}
-		r := c.predict(req.Context(), body)
+		// Not cancelled when the client hangs up: like fiber (and gunicorn), the
+		// request is served to the end, so both frameworks behave the same.
+		r := c.predict(context.WithoutCancel(req.Context()), body)
 		return ctx.JSONBlob(r.Status, r.Body)
 	})
 	srv := &http.Server{

@@ -93,7 +93,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	opt.WriteTimeout = cfg.Timeout
 	opt.PoolTimeout = cfg.Timeout
 	opt.PoolSize = cfg.PoolSize
-	opt.MaxRetries = -1 // fail fast; the caller answers 503
+	opt.MaxRetries = -1   // fail fast; the caller answers 503
+	opt.DialerRetries = 1 // one dial attempt per call, no backoff sleeps
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true
 	return &Client{rdb: redis.NewClient(opt)}, nil

@@ -67,6 +67,19 @@ func Default() Config {
 	}
 }
 
+// helpEpilogue follows the flag list in --help.
+const helpEpilogue = `User classes: ApiUser, ApiSyncUser and ApiAsyncUser are built in (the seed's
+benchmark.py; -f benchmark.py selects them too), or -f scenario.yaml defines
+others. Name classes as positional arguments; with none, all of them run.
+
+Output is Locust 2.12.1's: log lines and stats tables on stderr, the --csv files
+(plus PREFIX_intended.csv, response times from the intended start). Percentiles
+come from an HDR histogram (never above Max). See loadgen/COMPAT.md.
+
+Exit codes: 0 clean; --exit-code-on-error (default 1) if any request failed;
+1 bad command line or input file; 2 internal error.
+`
+
 // Parse parses args (without the program name) into a Config. -h/--help writes
 // the usage to help and returns ErrHelp. Any other problem is a one-line error.
 // Parse does not call Validate.
@@ -106,7 +119,7 @@ func Parse(args []string, help io.Writer) (*Config, error) {
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(help, "Usage: loadgen [OPTIONS] [UserClass ...]\n\nOptions:\n%s", fs.FlagUsages())
+			fmt.Fprintf(help, "Usage: loadgen [OPTIONS] [UserClass ...]\n\nOptions:\n%s\n%s", fs.FlagUsages(), helpEpilogue)
 			return nil, ErrHelp
 		}
 		return nil, fmt.Errorf("parse flags: %s", oneLine(err.Error()))

@@ -30,6 +30,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if errors.Is(err, config.ErrHelp) {
 		return nil
 	}
+	if err == config.ErrTimespan { // Locust logs this one (main.py), unlike argparse's errors
+		log := locustlog.Named(locustlog.New(locustlog.NewWriter(stderr), hostname(), zerolog.InfoLevel, nil), "locust.main")
+		log.Error().Msg(err.Error())
+		return &exitError{code: 1}
+	}
 	if err != nil {
 		return &configError{err}
 	}
@@ -41,11 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &configError{err}
 	}
 	errw := locustlog.NewWriter(stderr)
-	hostname, err := os.Hostname()
-	if err != nil || hostname == "" {
-		hostname = "localhost"
-	}
-	logger := locustlog.New(errw, hostname, locustlog.Levels[cfg.LogLevel], nil)
+	logger := locustlog.New(errw, hostname(), locustlog.Levels[cfg.LogLevel], nil)
 	mainLog := locustlog.Named(logger, "locust.main")
 	fail := func(format string, a ...any) error {
 		mainLog.Error().Msgf(format, a...)
@@ -83,6 +84,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWeb(ctx, cfg, classes, logger, errw, stdout)
 	}
 	return runHeadless(ctx, cfg, classes, logger, errw, stdout)
+}
+
+// hostname is the host name shown in log lines, as Locust's <hostname>.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
 }
 
 // loadClasses returns the built-in classes, or those of the -f scenario file.

@@ -132,10 +132,8 @@ func Parse(args []string, help io.Writer) (*Config, error) {
 	c.SpawnRateSet = fs.Changed("spawn-rate")
 	if fs.Changed("hatch-rate") {
 		c.Deprecations = append(c.Deprecations, "[DEPRECATED] The --hatch-rate parameter has been renamed --spawn-rate")
-		if !c.SpawnRateSet {
-			c.SpawnRate = hatchRate
-			c.SpawnRateSet = true
-		}
+		c.SpawnRate = hatchRate // Locust: --hatch-rate wins over -r
+		c.SpawnRateSet = true
 	}
 	if fs.Changed("run-time") {
 		d, err := ParseTimespan(runTime)

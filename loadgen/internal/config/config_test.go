@@ -96,6 +96,11 @@ func TestParse(t *testing.T) {
 				t.Errorf("got %+v", c)
 			}
 		}},
+		{"hatch-rate wins over spawn-rate", []string{"-r", "1", "--hatch-rate", "7"}, func(t *testing.T, c *Config) {
+			if c.SpawnRate != 7 || len(c.Deprecations) != 1 {
+				t.Errorf("got %+v", c)
+			}
+		}},
 		{"web flags", strings.Fields("--html out/r.html --web-host 127.0.0.1 --web-port 27089 --web-auth a:b --autostart --autoquit 3"),
 			func(t *testing.T, c *Config) {
 				if c.HTMLFile != "out/r.html" || c.WebHost != "127.0.0.1" || c.WebPort != 27089 || c.WebAuth != "a:b" || !c.Autostart || c.Autoquit != 3 {

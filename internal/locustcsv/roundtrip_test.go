@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,9 @@ import (
 const (
 	locustDir = "../../testdata/reference/locust-2.12-output"
 	seedDir   = "../../testdata/reference/seed-output"
+	// sideDir holds real Locust 2.12.1 files from the side-by-side check
+	// (loadgen/COMPAT.md).
+	sideDir = "testdata/side-by-side"
 )
 
 // roundTrip reads a reference file with the reader for its kind and writes
@@ -50,7 +54,7 @@ func roundTrip(t *testing.T, path string, data []byte) []byte {
 }
 
 func TestRoundTripReferenceFiles(t *testing.T) {
-	for _, dir := range []string{locustDir, seedDir} {
+	for _, dir := range []string{locustDir, seedDir, sideDir} {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.csv"))
 		if err != nil || len(paths) == 0 {
 			t.Fatalf("no reference files in %s: %v", dir, err)
@@ -74,5 +78,41 @@ func TestRoundTripReferenceFiles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFailureOrderMatchesLocust shuffles the rows of real Locust failure
+// files (errors with both quote styles, a name= request, a redirect) and
+// checks that SortFailures restores Locust's sha256-key order.
+func TestFailureOrderMatchesLocust(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(sideDir, "*_failures.csv"))
+	paths2, _ := filepath.Glob(filepath.Join(locustDir, "*_failures.csv"))
+	paths = append(paths, paths2...)
+	if len(paths) == 0 {
+		t.Fatalf("no failure files in %s or %s", sideDir, locustDir)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := ReadFailures(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Reverse(rows)
+			if len(rows) > 2 {
+				rows[0], rows[len(rows)/2] = rows[len(rows)/2], rows[0]
+			}
+			SortFailures(rows)
+			var out bytes.Buffer
+			if err := WriteFailures(&out, rows); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != string(data) {
+				t.Fatalf("got\n%s\nwant\n%s", out.String(), data)
+			}
+		})
 	}
 }

@@ -56,7 +56,7 @@ func common(style, framework string) Common {
 func startModel(t *testing.T, cm Common) *Instance {
 	t.Helper()
 	ln := listenLocal(t)
-	inst, err := StartModel(ModelConfig{Common: cm, Seed: 1}, ln, zerolog.Nop())
+	inst, err := StartModel(ModelConfig{Common: cm, Delay: DefaultDelay(), Seed: 1}, ln, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("start model: %v", err)
 	}

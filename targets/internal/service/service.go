@@ -83,7 +83,7 @@ func (c Common) Validate() error {
 // ModelConfig configures a model service.
 type ModelConfig struct {
 	Common
-	Delay predict.DelayRange // default 40ms-50ms
+	Delay predict.DelayRange // e.g. DefaultDelay(); the zero value answers at once
 	Seed  uint64
 }
 
@@ -100,10 +100,12 @@ type ScoringConfig struct {
 // WithDefaults fills zero fields with the defaults.
 func (c ModelConfig) WithDefaults() ModelConfig {
 	c.Common = c.Common.WithDefaults()
-	if c.Delay == (predict.DelayRange{}) {
-		c.Delay = predict.DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
-	}
 	return c
+}
+
+// DefaultDelay is the seed's model delay, U(40 ms, 50 ms).
+func DefaultDelay() predict.DelayRange {
+	return predict.DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
 }
 
 // Validate reports the first invalid field.

@@ -200,6 +200,7 @@ func newExecutor(c Common, m *metrics.Metrics) executor.Executor {
 // start serves h on ln with a new executor; it takes ownership of ln and closers
 // (closed on failure too).
 func start(name string, c Common, ln net.Listener, log zerolog.Logger, h server.Handler, closers []func()) (*Instance, error) {
+	log = log.With().Str("service", name).Str("addr", ln.Addr().String()).Logger()
 	m := metrics.New(name)
 	ex := newExecutor(c, m)
 	srv, err := server.New(c.HTTP, server.Service{Name: name, Executor: ex, Handler: h, Metrics: m, Log: log})
@@ -216,7 +217,7 @@ func start(name string, c Common, ln net.Listener, log zerolog.Logger, h server.
 		inst.serveErr = srv.Serve(ln)
 		close(inst.served)
 	}()
-	log.Info().Str("service", name).Str("addr", inst.Addr).Str("style", c.Style).
+	log.Info().Str("style", c.Style).
 		Str("framework", c.Framework).Str("route", server.PredictPath(c.Route)).Msg("listening")
 	return inst, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,8 +15,11 @@ import (
 )
 
 type fiberServer struct {
-	c   *core
-	app *fiber.App
+	c        *core
+	app      *fiber.App
+	mu       sync.Mutex
+	ln       net.Listener
+	stopping bool
 }
 
 func newFiber(c *core) *fiberServer {
@@ -92,14 +96,36 @@ func newFiber(c *core) *fiberServer {
 }
 
 func (s *fiberServer) Serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	err := s.app.Listener(ln)
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	if err != nil && !stopping {
 		return fmt.Errorf("serve http: %w", err)
 	}
 	return nil
 }
 
 func (s *fiberServer) Shutdown(ctx context.Context) error {
-	if err := s.app.ShutdownWithContext(ctx); err != nil {
+	s.mu.Lock()
+	s.stopping = true
+	ln := s.ln
+	s.mu.Unlock()
+	err := s.app.ShutdownWithContext(ctx)
+	// fasthttp ignores a Shutdown that comes before Serve has registered its
+	// listener; closing it ourselves makes such a Serve return too.
+	if ln != nil {
+		_ = ln.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("shut down http server: %w", err)
 	}
 	return nil

@@ -332,3 +332,20 @@ func TestOverload(t *testing.T) {
 		})
 	}
 }
+
+// TestImmediateShutdown: a service stopped right after it started (before its
+// server has begun serving) still stops.
+func TestImmediateShutdown(t *testing.T) {
+	for _, c := range combos {
+		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+			for range 20 {
+				inst, err := StartModel(ModelConfig{Common: common(c.style, c.framework)}, listenLocal(t), zerolog.Nop())
+				if err != nil {
+					t.Fatalf("start: %v", err)
+				}
+				stop(t, inst)
+				<-inst.Done()
+			}
+		})
+	}
+}

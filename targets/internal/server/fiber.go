@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/valyala/fasthttp"
 )
 
 type fiberServer struct {
@@ -47,9 +48,12 @@ func newFiber(c *core) *fiberServer {
 	app := fiber.New(fiber.Config{
 		AppName:               "predictlab-" + c.svc.Name,
 		DisableStartupMessage: true,
-		ReadTimeout:           c.cfg.ReadTimeout,
-		WriteTimeout:          c.cfg.WriteTimeout,
-		IdleTimeout:           c.cfg.IdleTimeout,
+		// fasthttp has one read timeout, from the first byte to the end of the
+		// headers: it gets ReadHeaderTimeout, and the body gets ReadTimeout once
+		// the headers are in (HeaderReceived below).
+		ReadTimeout:  c.cfg.ReadHeaderTimeout,
+		WriteTimeout: c.cfg.WriteTimeout,
+		IdleTimeout:  c.cfg.IdleTimeout,
 		// fasthttp answers a body over its limit and closes at once, so the client
 		// may see a reset instead of the 413. Up to 4× the limit the body is read
 		// and the handler answers 413 cleanly; past that fasthttp's early 413 (JSON,
@@ -58,6 +62,9 @@ func newFiber(c *core) *fiberServer {
 		ReadBufferSize: 64 << 10,
 		ErrorHandler:   errorHandler,
 	})
+	app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: c.cfg.ReadTimeout}
+	}
 	app.Use(func(ctx *fiber.Ctx) (err error) {
 		start := time.Now()
 		defer func() {

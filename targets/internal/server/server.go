@@ -33,8 +33,8 @@ const (
 type Config struct {
 	Framework         string        // Echo or Fiber
 	Route             string        // "sync" or "async": serves POST /api/v1/ml/<Route>/predict
-	ReadHeaderTimeout time.Duration // default 5s (fiber: folded into ReadTimeout)
-	ReadTimeout       time.Duration // default 15s
+	ReadHeaderTimeout time.Duration // default 5s: to receive the request headers
+	ReadTimeout       time.Duration // default 15s: to receive the body (echo: the whole request)
 	WriteTimeout      time.Duration // default 60s
 	IdleTimeout       time.Duration // default 120s
 	BodyLimit         int64         // bytes, default 1 MiB; larger bodies get 413

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -345,6 +346,37 @@ func TestImmediateShutdown(t *testing.T) {
 				}
 				stop(t, inst)
 				<-inst.Done()
+			}
+		})
+	}
+}
+
+// TestSlowHeadersAreCut: a client that starts a request and stalls is
+// disconnected once the header timeout has passed, on both frameworks.
+func TestSlowHeadersAreCut(t *testing.T) {
+	for _, c := range combos {
+		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+			t.Parallel()
+			cm := common(c.style, c.framework)
+			cm.HTTP.ReadHeaderTimeout = 100 * time.Millisecond
+			inst, err := StartModel(ModelConfig{Common: cm}, listenLocal(t), zerolog.Nop())
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer stop(t, inst)
+			conn, err := net.Dial("tcp", inst.Addr)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, "POST /api/v1/ml/sync/predict HTTP/1.1\r\nHost: x\r\n"); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a safety net, not the assertion
+			_, err = io.ReadAll(conn)                                  // returns once the server closes
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("server kept a stalled request open")
 			}
 		})
 	}

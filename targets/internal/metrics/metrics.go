@@ -40,7 +40,7 @@ func New(service string) *Metrics {
 		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "predictlab_request_duration_seconds", ConstLabels: labels,
-			Help:    "Time to serve a predict request, from admission to response, by status code.",
+			Help:    "Time to serve a predict request, from its arrival at the handler (queue wait included) to the response, by status code.",
 			Buckets: []float64{.005, .01, .02, .03, .04, .045, .05, .06, .075, .09, .1, .125, .15, .2, .3, .5, .75, 1, 2.5, 5, 10, 30},
 		}, []string{"code"}),
 		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{

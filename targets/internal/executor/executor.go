@@ -46,6 +46,7 @@ var ErrClosed = errors.New("executor closed")
 // PanicError is returned by Do when the task panicked; the panic was recovered.
 type PanicError struct{ Value any }
 
+// Error describes the panic.
 func (e *PanicError) Error() string { return fmt.Sprintf("task panicked: %v", e.Value) }
 
 // Hooks receive measurements as they happen; nil fields are skipped. They must be

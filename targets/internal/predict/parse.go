@@ -27,6 +27,7 @@ type InputError struct {
 	Msg    string
 }
 
+// Error is the message for the client.
 func (e *InputError) Error() string { return e.Msg }
 
 func badRequest(format string, args ...any) *InputError {

@@ -212,13 +212,19 @@ var badBodies = []struct {
 
 // TestFanoutStyle: a fake model server counts the calls of one scoring request
 // that are in flight at once. It holds each call until fanout calls are in flight
-// or 300 ms have passed, so concurrent calls always meet, and sequential ones
-// cannot (the second is only sent after the first answer).
+// (or a fallback time has passed), so concurrent calls always meet, and sequential
+// ones cannot (the second is only sent after the first answer).
 func TestFanoutStyle(t *testing.T) {
 	for _, c := range combos {
 		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
 			t.Parallel()
 			const fanout = 2
+			// Sequential calls never meet: release them after a short while. Concurrent
+			// calls meet at once; the long fallback only guards against a hang.
+			fallback := 300 * time.Millisecond
+			if c.style == EventLoop {
+				fallback = 10 * time.Second
+			}
 			var (
 				mu       sync.Mutex
 				inflight int
@@ -234,7 +240,7 @@ func TestFanoutStyle(t *testing.T) {
 				}
 				ch := arrived
 				mu.Unlock()
-				t := time.NewTimer(300 * time.Millisecond)
+				t := time.NewTimer(fallback)
 				select {
 				case <-ch:
 				case <-t.C:

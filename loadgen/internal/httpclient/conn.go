@@ -234,7 +234,7 @@ func readResponse(br *bufio.Reader, head bool) (resp Response, keep, gotBytes bo
 		gotBytes = true
 		status, reason, minor, ok := parseStatusLine(line)
 		if !ok {
-			return resp, false, true, &badStatusLineError{line: string(trimCRLF(line))}
+			return resp, false, true, &badStatusLineError{line: string(line)} // Python keeps the CRLF
 		}
 		resp.Status = status
 		var cl int64 = -1

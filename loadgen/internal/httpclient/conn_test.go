@@ -98,7 +98,7 @@ func TestErrors(t *testing.T) {
 
 	// A server answering garbage, and one closing without an answer.
 	for _, tc := range []struct{ reply, want string }{
-		{"garbage\r\n", "BadStatusLine('garbage')"},
+		{"garbage\r\n", `BadStatusLine('garbage\r\n')`}, // as Python's http.client: the whole line
 		{"", "RemoteDisconnected('Remote end closed connection without response')"},
 		{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "IncompleteRead(3 bytes read, 7 more expected)"},
 	} {

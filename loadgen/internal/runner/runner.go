@@ -78,7 +78,6 @@ type Runner struct {
 	nextID    uint64
 	rampStop  context.CancelFunc
 	rampDone  chan struct{}
-	target    int
 	wg        sync.WaitGroup
 	userCount atomic.Int64
 }
@@ -165,9 +164,10 @@ func (r *Runner) Start(n int, rate float64) {
 	r.opts.Log.Info().Msgf("Ramping to %d users at a rate of %.2f per second", n, rate)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	r.rampStop, r.rampDone, r.target = cancel, done, n
+	r.rampStop, r.rampDone = cancel, done
 	steps := Ramp(len(r.live), n, rate)
-	go r.ramp(ctx, done, steps, n)
+	gap := min(UserStartGap, time.Duration(float64(time.Second)/rate))
+	go r.ramp(ctx, done, steps, gap)
 }
 
 func (r *Runner) stopRampLocked() {
@@ -181,7 +181,7 @@ func (r *Runner) stopRampLocked() {
 	}
 }
 
-func (r *Runner) ramp(ctx context.Context, done chan struct{}, steps []Step, n int) {
+func (r *Runner) ramp(ctx context.Context, done chan struct{}, steps []Step, gap time.Duration) {
 	defer close(done)
 	start := time.Now()
 	timer := time.NewTimer(0)
@@ -199,7 +199,7 @@ func (r *Runner) ramp(ctx context.Context, done chan struct{}, steps []Step, n i
 		if ctx.Err() != nil {
 			return
 		}
-		r.resize(st.Users)
+		r.resize(st.Users, gap)
 	}
 	counts := r.ClassCounts()
 	r.opts.Log.Info().Msgf("All users spawned: %s (%d total users)", ClassCountsJSON(counts), r.UserCount())
@@ -217,8 +217,9 @@ func (r *Runner) ramp(ctx context.Context, done chan struct{}, steps []Step, n i
 const UserStartGap = 125 * time.Microsecond
 
 // resize spawns or kills (newest first) users until n are live. New users
-// start UserStartGap apart.
-func (r *Runner) resize(n int) {
+// start gap apart (UserStartGap, or 1/rate when that is shorter, so a batch
+// never takes longer than its interval).
+func (r *Runner) resize(n int, gap time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
@@ -229,7 +230,7 @@ func (r *Runner) resize(n int) {
 		r.counts[r.classes[ci].c.Name]++
 		r.userCount.Add(1)
 		r.wg.Add(1)
-		go r.runUser(r.killCtx, u, start.Add(time.Duration(i)*UserStartGap))
+		go r.runUser(r.killCtx, u, start.Add(time.Duration(i)*gap))
 	}
 	for len(r.live) > n {
 		u := r.live[len(r.live)-1]

@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+
+	"predictlab/lab/internal/jsonnum"
 )
 
 // Env is the environment record.
@@ -56,6 +59,24 @@ func Collect(ctx context.Context, version string) Env {
 		e.LabBuild = "dev"
 	}
 	return e
+}
+
+// LoadAvg returns the 1-minute load average from /proc/loadavg (NaN when
+// unavailable).
+func LoadAvg() jsonnum.Float {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return jsonnum.NaN()
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return jsonnum.NaN()
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return jsonnum.NaN()
+	}
+	return jsonnum.Float(v)
 }
 
 // field returns the value of the first "key<sep>value" line in b.

@@ -98,7 +98,7 @@ func Markdown(r *Results) string {
 	w("\n")
 
 	w("## Experiments 1–4 (whole-run totals)\n\n")
-	w("| experiment | target | users | spawn rate | run time | requests | failures | avg | median | p95 | p99 | req/s |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	w("| experiment | target | users | spawn rate | run time | requests | failures | avg | median | p95 | p99 | req/s | machine load |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for n := 1; n <= 4; n++ {
 		for _, t := range targets {
 			e := t.Find(n)
@@ -106,12 +106,12 @@ func Markdown(r *Results) string {
 				continue
 			}
 			if e.Stats == nil {
-				w("| %d %s | %s | %d | %g | %s | — | — | — | — | — | — | — |\n", n, e.Name, t.Name, e.Users, e.SpawnRate, e.RunTime)
+				w("| %d %s | %s | %d | %g | %s | — | — | — | — | — | — | — | %s |\n", n, e.Name, t.Name, e.Users, e.SpawnRate, e.RunTime, fmtN(e.LoadAvg, 1))
 				continue
 			}
 			s := e.Stats
-			w("| %d %s | %s | %d (%s) | %g | %s | %d | %d | %s | %s | %s | %s | %.1f |\n", n, e.Name, t.Name, e.Users, e.UsersFrom, e.SpawnRate, e.RunTime,
-				s.Requests, s.Failures, fmtMS(s.AvgMS), fmtMS(s.MedianMS), fmtF(s.P95MS), fmtF(s.P99MS), s.RPS)
+			w("| %d %s | %s | %d (%s) | %g | %s | %d | %d | %s | %s | %s | %s | %.1f | %s |\n", n, e.Name, t.Name, e.Users, e.UsersFrom, e.SpawnRate, e.RunTime,
+				s.Requests, s.Failures, fmtMS(s.AvgMS), fmtMS(s.MedianMS), fmtF(s.P95MS), fmtF(s.P99MS), s.RPS, fmtN(e.LoadAvg, 1))
 		}
 	}
 	w("\n")
@@ -136,7 +136,18 @@ func Markdown(r *Results) string {
 	}
 	w("\n")
 
-	w("## Load generator validity\n\n")
+	w("## Load generator and machine validity\n\n")
+	var busy []string
+	for _, t := range targets {
+		for _, e := range t.Experiments {
+			if e.LoadAvg.Valid() && r.Env.CPUs > 0 && float64(e.LoadAvg) > float64(r.Env.CPUs) {
+				busy = append(busy, fmt.Sprintf("%s %d (%.1f)", t.Name, e.Number, float64(e.LoadAvg)))
+			}
+		}
+	}
+	if len(busy) > 0 {
+		w("- The machine's 1-minute load average exceeded its %d CPUs at the end of: %s. Other work competed with the services and the generator for CPU, so those numbers are lower bounds on what this machine can do.\n", r.Env.CPUs, strings.Join(busy, ", "))
+	}
 	for _, t := range targets {
 		a := t.Analysis
 		if a == nil {

@@ -98,6 +98,10 @@ type Experiment struct {
 	LoopBusySeconds jsonnum.Float         `json:"loop_busy_seconds"`
 	ServerRequests  jsonnum.Float         `json:"server_requests"`
 	SelfCheck       *experiment.SelfCheck `json:"self_check,omitempty"`
+	// LoadAvg is the machine's 1-minute load average at the end of the
+	// experiment (NaN when unknown): above the CPU count, other work
+	// competed with the services and the generator.
+	LoadAvg jsonnum.Float `json:"load_avg"`
 }
 
 // Summary is the Aggregated line of a stats file (times in ms).

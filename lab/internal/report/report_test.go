@@ -86,6 +86,12 @@ func fixtureFor(name string) *Results {
 			e3.LoopBusySeconds, e3.ServerRequests = 0.5, 2600
 		}
 		t.Experiments = []*Experiment{e1, e2, e3, e4}
+		for _, e := range t.Experiments {
+			e.LoadAvg = 1.2
+		}
+		if name == "async" {
+			e3.LoadAvg = 3.5 // other work on the machine
+		}
 		return t
 	}
 	r.Targets = []*Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 100000, 48, 1800001000)}

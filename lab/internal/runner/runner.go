@@ -429,6 +429,7 @@ func (r *Runner) runExperiment(ctx context.Context, t *report.Target, e *report.
 	wg.Wait()
 	r.pr.Done()
 	e.Started, e.Ended, e.ExitCode = out.Started, out.Ended, out.ExitCode
+	e.LoadAvg = envinfo.LoadAvg()
 	if out.JSON != nil {
 		e.SelfCheck = out.JSON.SelfCheck
 	}

@@ -10,13 +10,13 @@
 # The target, wrk and loadgen all run at the same raised priority (nice -10, when permitted) so
 # other work on a shared machine disturbs both sides alike; CPU steal time is reported per phase
 # (on a VM, a descheduled vCPU delays every process and shows up as latency no client can avoid).
-# Env: BENCH_PORT (26080), BENCH_ROUND_S (10), BENCH_ROUNDS (3), BENCH_OUT (file for the summary).
+# Env: BENCH_PORT (26080), BENCH_ROUND_S (8), BENCH_ROUNDS (4), BENCH_OUT (file for the summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT=${BENCH_PORT:-26080}
-ROUND=${BENCH_ROUND_S:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUND=${BENCH_ROUND_S:-8}
+ROUNDS=${BENCH_ROUNDS:-4}
 OUT=${BENCH_OUT:-}
 HOST="http://127.0.0.1:$PORT"
 work=$(mktemp -d)
@@ -78,19 +78,31 @@ print(" ".join(vals))
 PY
 }
 
-# loadgen_run NAME ARGS... runs loadgen with --json, polling its peak RSS.
-loadgen_run() {
+# watch NAME CMD... runs CMD in the background (stdout to $work/NAME.out) and records its
+# peak RSS (kB) and its CPU time (user+system seconds, last reading before it exits).
+watch() {
   local name=$1; shift
-  "${NICE[@]}" "$work/loadgen" --host "$HOST" --headless --only-summary --json "$@" >"$work/$name.json" 2>"$work/$name.err" &
-  local pid=$! peak=0 rss
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  local pid=$! peak=0 rss cpu=0 c
   pids+=($pid)
+  local tck; tck=$(getconf CLK_TCK)
   while kill -0 "$pid" 2>/dev/null; do
     rss=$(awk '/VmHWM/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
     [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
-    sleep 0.5
+    c=$(awk -v t="$tck" '{print ($14+$15)/t}' "/proc/$pid/stat" 2>/dev/null || true)
+    [ -n "$c" ] && cpu=$c
+    sleep 0.2
   done
   wait "$pid" || true
   echo "$peak" >"$work/$name.rss"
+  echo "$cpu" >"$work/$name.cpu"
+}
+
+# loadgen_run NAME ARGS... runs loadgen with --json into $work/NAME.json.
+loadgen_run() {
+  local name=$1; shift
+  watch "$name" "${NICE[@]}" "$work/loadgen" --host "$HOST" --headless --only-summary --json "$@"
+  mv "$work/$name.out" "$work/$name.json"
 }
 
 summary=()
@@ -110,21 +122,26 @@ if command -v wrk >/dev/null; then
   say "floor: wrk -t1 -c50 on the 50 ms endpoint: p50 ${f50}, p99 ${f99} (steal $(steal_pct)%)"
 fi
 
-# 1. Throughput against wrk, alternating rounds.
-lg_sum=0; wrk_sum=0
+# 1. Throughput against wrk, alternating rounds. CPU per request (user+system time of the
+#    client process / requests) is reported too: it is less sensitive to other load.
+lg_sum=0; wrk_sum=0; lg_cpu=0; wrk_cpu=0; lg_n=0; wrk_n=0
 for r in $(seq "$ROUNDS"); do
   if command -v wrk >/dev/null; then
-    w=$("${NICE[@]}" wrk -t2 -c50 -d"${ROUND}s" "$HOST/" | awk '/Requests\/sec/{print $2}')
+    watch "wrk_$r" "${NICE[@]}" wrk -t2 -c50 -d"${ROUND}s" "$HOST/"
+    w=$(awk '/Requests\/sec/{print $2}' "$work/wrk_$r.out")
+    wn=$(awk '/requests in/{print $1}' "$work/wrk_$r.out")
+    wrk_cpu=$(python3 -c "print($wrk_cpu+$(cat "$work/wrk_$r.cpu"))"); wrk_n=$((wrk_n+wn))
   else
     w=0
   fi
   loadgen_run "c0_$r" -f "$work/c0.yaml" -u 50 -r 50 -t "${ROUND}s"
-  l=$(agg "$work/c0_$r.json" total_rps)
+  read -r l ln <<<"$(agg "$work/c0_$r.json" total_rps num_requests)"
+  lg_cpu=$(python3 -c "print($lg_cpu+$(cat "$work/c0_$r.cpu"))"); lg_n=$(python3 -c "print(int($lg_n+$ln))")
   say "round $r: wrk -t2 -c50 ${w} req/s | loadgen 50 users constant(0) ${l} req/s"
   wrk_sum=$(python3 -c "print($wrk_sum+$w)"); lg_sum=$(python3 -c "print($lg_sum+$l)")
 done
 command -v wrk >/dev/null || say "wrk not installed (apt-get install wrk): no comparison"
-say "throughput: loadgen $(python3 -c "print(round($lg_sum/$ROUNDS))") req/s vs wrk $(python3 -c "print(round($wrk_sum/$ROUNDS))") req/s (ratio $(python3 -c "print(round($lg_sum/max($wrk_sum,1e-9),3))"))"
+say "throughput: loadgen $(python3 -c "print(round($lg_sum/$ROUNDS))") req/s vs wrk $(python3 -c "print(round($wrk_sum/$ROUNDS))") req/s (ratio $(python3 -c "print(round($lg_sum/max($wrk_sum,1e-9),3))")); client CPU per request: loadgen $(python3 -c "print(round(1e6*$lg_cpu/max($lg_n,1),1))") us, wrk $(python3 -c "print(round(1e6*$wrk_cpu/max($wrk_n,1),1))") us"
 
 # 2. 500 users x constant_pacing(1) on the 50 ms endpoint for 30 s.
 steal_mark

@@ -42,7 +42,7 @@ type Config struct {
 	Pacing     time.Duration // the user class's constant_pacing (1 s)
 	Window     int           // rows in a completion window (2)
 	Threshold  float64       // completions must reach this share of the offered rate (0.95)
-	Sustain    int           // consecutive failing steps that end the search (3)
+	Sustain    int           // consecutive failing steps that end the search (5: rides out a brief stall)
 	KneeFactor float64       // knee when latency > KneeFactor × BaselineMedianMS (2)
 	// BaselineMedianMS is experiment 1's median; 0 disables the knee.
 	BaselineMedianMS float64
@@ -50,7 +50,7 @@ type Config struct {
 
 // DefaultConfig returns the stated rule's parameters.
 func DefaultConfig(baselineMedianMS float64) Config {
-	return Config{Pacing: time.Second, Window: 2, Threshold: 0.95, Sustain: 3, KneeFactor: 2,
+	return Config{Pacing: time.Second, Window: 2, Threshold: 0.95, Sustain: 5, KneeFactor: 2,
 		BaselineMedianMS: baselineMedianMS}
 }
 

@@ -31,7 +31,7 @@ lab: build
 targets: build
 	$(BIN)/targets all
 
-## bench: Go benchmarks (performance figures live here, never in tests)
+## bench: Go benchmarks and loadgen/bench.sh (loadgen vs wrk, pacing latency, 20k users; ~3 min)
 bench: build
 	TARGETS_BIN=$(CURDIR)/$(BIN)/targets $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./loadgen/bench.sh

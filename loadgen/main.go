@@ -37,7 +37,7 @@ type signalError struct{ sig os.Signal }
 
 func (e *signalError) Error() string { return "got " + e.sig.String() }
 
-// exitError carries a specific exit code; Msg (if any) has been printed.
+// exitError carries a specific exit code; its reason has already been logged.
 type exitError struct {
 	code int
 }

@@ -49,6 +49,7 @@ type Error struct {
 	Msg   string
 }
 
+// Error renders the problem as "FILE:LINE: FIELD: MESSAGE".
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
 }

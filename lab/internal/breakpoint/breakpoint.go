@@ -200,8 +200,9 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 		if offered <= 0 {
 			continue
 		}
-		sent := math.Min(1, dt)
-		s := Step{Time: b.Time, UsersNow: b.Users, Users: int(math.Round(meanUsers(points, b.Time-lag-sent, b.Time-lag))),
+		// The step's user count is the one the comparison used: the mean
+		// users over the shifted window (offered rate × pacing).
+		s := Step{Time: b.Time, UsersNow: b.Users, Users: int(math.Round(offered * pacing)),
 			Offered: offered, Completed: dn / dt, LatencyMS: lat, MedianMS: jsonnum.Float(b.MedianMS)}
 		s.OK = s.Completed >= threshold*s.Offered
 		steps = append(steps, s)

@@ -109,6 +109,7 @@ func (s *Supervisor) Stop(c *Child) {
 	select {
 	case <-c.done:
 		killGroup(c, syscall.SIGKILL) // stragglers in its group, if any
+		waitGroupGone(c.Pid(), 2*time.Second)
 		return
 	default:
 	}
@@ -123,6 +124,7 @@ func (s *Supervisor) Stop(c *Child) {
 	}
 	killGroup(c, syscall.SIGKILL)
 	<-c.done
+	waitGroupGone(c.Pid(), 2*time.Second)
 	s.log.Info().Str("child", c.Name).Int("pid", c.Pid()).Int("exit", c.ExitCode()).Msg("stopped child")
 }
 
@@ -147,6 +149,19 @@ func (s *Supervisor) Children() []*Child {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*Child(nil), s.children...)
+}
+
+// waitGroupGone polls until no process is left in group pgid (SIGKILL is
+// delivered asynchronously), for at most limit: members that are zombies
+// under a non-reaping init would otherwise keep it waiting forever.
+func waitGroupGone(pgid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func killGroup(c *Child, sig syscall.Signal) {

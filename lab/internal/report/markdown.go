@@ -210,7 +210,7 @@ func Markdown(r *Results) string {
 	w("- pacing: constant_pacing(%s); stop grace %s; health timeout %s\n", r.Profile.Pacing, r.Profile.StopGrace, r.Profile.HealthTimeout)
 	w("- loadgen: `%s` (--html %v, --csv-full-history %v)\n", st.LoadgenBin, st.LoadgenHTML, st.LoadgenFullHistory)
 	if st.External {
-		w("- external targets: sync %s, async %s (not started by the lab)\n", st.SyncURL, st.AsyncURL)
+		w("- external targets: sync %s, async %s (not started by the lab; the target settings below are the profile's and the predictions assume them)\n", st.SyncURL, st.AsyncURL)
 	} else {
 		w("- targets: `%s`, bound to %s\n", st.TargetsBin, st.Bind)
 	}

@@ -26,7 +26,7 @@ import (
 // It returns nil for exit code 0, *exitError for another code already
 // explained on stderr, *configError for bad input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := config.Parse(args, stdout)
+	cfg, err := config.ParseEnv(args, stdout, os.Getenv)
 	if errors.Is(err, config.ErrHelp) {
 		return nil
 	}

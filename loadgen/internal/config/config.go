@@ -84,6 +84,19 @@ Exit codes: 0 clean; --exit-code-on-error (default 1) if any request failed;
 // the usage to help and returns ErrHelp. Any other problem is a one-line error.
 // Parse does not call Validate.
 func Parse(args []string, help io.Writer) (*Config, error) {
+	return ParseEnv(args, help, nil)
+}
+
+// EnvName is the environment variable Locust reads for a flag, e.g.
+// LOCUST_SPAWN_RATE for --spawn-rate.
+func EnvName(flag string) string {
+	return "LOCUST_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// ParseEnv is Parse with Locust's environment variables: a flag not given on
+// the command line takes the value of its LOCUST_* variable (EnvName) when
+// getenv returns a non-empty one. getenv may be nil (no environment).
+func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Config, error) {
 	c := Default()
 	fs := pflag.NewFlagSet("loadgen", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -123,6 +136,22 @@ func Parse(args []string, help io.Writer) (*Config, error) {
 			return nil, ErrHelp
 		}
 		return nil, fmt.Errorf("parse flags: %s", oneLine(err.Error()))
+	}
+	if getenv != nil {
+		var envErr error
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Changed || envErr != nil || f.Name == "help" {
+				return
+			}
+			if v := getenv(EnvName(f.Name)); v != "" {
+				if err := fs.Set(f.Name, v); err != nil {
+					envErr = fmt.Errorf("parse %s=%q: %s", EnvName(f.Name), v, oneLine(err.Error()))
+				}
+			}
+		})
+		if envErr != nil {
+			return nil, envErr
+		}
 	}
 	c.UserClasses = fs.Args()
 	if c.UserClasses == nil {

@@ -169,3 +169,24 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEnv(t *testing.T) {
+	env := map[string]string{"LOCUST_HOST": "http://env:1", "LOCUST_USERS": "7", "LOCUST_HEADLESS": "true",
+		"LOCUST_RUN_TIME": "2m", "LOCUST_SPAWN_RATE": "3"}
+	getenv := func(k string) string { return env[k] }
+	c, err := ParseEnv([]string{"-u", "9"}, io.Discard, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command line wins over the environment.
+	if c.Host != "http://env:1" || c.Users != 9 || !c.Headless || c.RunTime != 2*time.Minute || c.SpawnRate != 3 || !c.SpawnRateSet {
+		t.Fatalf("got %+v", c)
+	}
+	env["LOCUST_USERS"] = "many"
+	if _, err := ParseEnv(nil, io.Discard, getenv); err == nil || !strings.Contains(err.Error(), "LOCUST_USERS") {
+		t.Fatalf("bad env value: %v", err)
+	}
+	if EnvName("csv-full-history") != "LOCUST_CSV_FULL_HISTORY" {
+		t.Fatal(EnvName("csv-full-history"))
+	}
+}

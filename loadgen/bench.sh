@@ -124,10 +124,13 @@ fi
 
 # 1. Throughput against wrk, alternating rounds. CPU per request (user+system time of the
 #    client process / requests) is reported too: it is less sensitive to other load.
+#    wrk sends the same request bytes as loadgen (its headers added with -H), so the target
+#    does identical work for both.
+WRK_HEADERS=(-H "User-Agent: predictlab-loadgen" -H "Accept-Encoding: identity" -H "Accept: */*" -H "Connection: keep-alive")
 lg_sum=0; wrk_sum=0; lg_cpu=0; wrk_cpu=0; lg_n=0; wrk_n=0
 for r in $(seq "$ROUNDS"); do
   if command -v wrk >/dev/null; then
-    watch "wrk_$r" "${NICE[@]}" wrk -t2 -c50 -d"${ROUND}s" "$HOST/"
+    watch "wrk_$r" "${NICE[@]}" wrk -t2 -c50 -d"${ROUND}s" "${WRK_HEADERS[@]}" "$HOST/"
     w=$(awk '/Requests\/sec/{print $2}' "$work/wrk_$r.out")
     wn=$(awk '/requests in/{print $1}' "$work/wrk_$r.out")
     wrk_cpu=$(python3 -c "print($wrk_cpu+$(cat "$work/wrk_$r.cpu"))"); wrk_n=$((wrk_n+wn))

@@ -72,7 +72,7 @@ func fixtureFor(name string) *Results {
 			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summary(900, 900, 800, capacity), Intended: summary(900, 1500, 1400, capacity), History: history(start+100, 500, 50, 10, capacity, base)}
 		var pts []scrape.Point
 		for i := 0; i < 30; i++ {
-			pt := scrape.Point{Time: float64(start + 60 + int64(i)), WorkersBusy: jsonnum.NaN(), QueueLength: jsonnum.NaN(), LoopBusy: jsonnum.NaN(), LoopLagMS: jsonnum.NaN()}
+			pt := scrape.Point{Time: float64(start + 60 + int64(i)), Inflight: 16, WorkersBusy: jsonnum.NaN(), QueueLength: jsonnum.NaN(), LoopBusy: jsonnum.NaN(), LoopLagMS: jsonnum.NaN()}
 			if tgt.Style == "blocking" {
 				pt.WorkersBusy, pt.QueueLength = 8, jsonnum.Float(i)
 			} else {
@@ -153,7 +153,7 @@ func TestAnalyze(t *testing.T) {
 	if s.Stress == nil || s.Stress.IntendedMedianMS != 1400 {
 		t.Errorf("stress = %+v", s.Stress)
 	}
-	if len(s.Little) != 2 {
+	if len(s.Little) != 3 {
 		t.Errorf("little = %+v", s.Little)
 	}
 }

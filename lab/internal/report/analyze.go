@@ -111,19 +111,6 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 			Throughput: e.Stats.RPS, LatencyMS: e.Stats.AvgMS,
 			Predicted: breakpoint.LittleUsers(e.Stats.RPS, e.Stats.AvgMS, pacing)})
 	}
-	// Server side: requests in flight (scraped) ≈ throughput × latency.
-	if e := t.Find(3); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
-		var in []float64
-		for _, p := range e.Internals["scoring"] {
-			if p.Inflight.Valid() {
-				in = append(in, float64(p.Inflight))
-			}
-		}
-		if m := mean(in); m.Valid() {
-			a.Little = append(a.Little, Little{Where: "experiment 3, server side: mean requests in flight (scraped) vs req/s × latency",
-				Users: float64(m), Throughput: e.Stats.RPS, LatencyMS: e.Stats.AvgMS, Predicted: e.Stats.RPS * e.Stats.AvgMS / 1000})
-		}
-	}
 	// Generator self-check.
 	for _, e := range t.Experiments {
 		if e.SelfCheck == nil {

@@ -86,7 +86,7 @@ func Markdown(r *Results) string {
 	w("Why the latency knee comes before the breaking point: users spawned in one-second batches keep their phase under `constant_pacing(1)`, so each second's requests arrive as one burst; a burst larger than the free workers (or the loop's spare time) waits, so queueing starts at a third to a half of capacity even though the average load is below it.\n\n")
 
 	w("### Little's law cross-check (users ≈ req/s × (latency + think time))\n\n")
-	w("| target | where | users (or in flight) | req/s | latency | predicted |\n|---|---|---|---|---|---|\n")
+	w("| target | where | users | req/s | latency | users predicted |\n|---|---|---|---|---|---|\n")
 	for _, t := range targets {
 		if t.Analysis == nil {
 			continue

@@ -153,7 +153,7 @@ func TestAnalyze(t *testing.T) {
 	if s.Stress == nil || s.Stress.IntendedMedianMS != 1400 {
 		t.Errorf("stress = %+v", s.Stress)
 	}
-	if len(s.Little) != 3 {
+	if len(s.Little) != 2 {
 		t.Errorf("little = %+v", s.Little)
 	}
 }

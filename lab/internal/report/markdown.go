@@ -134,7 +134,7 @@ func Markdown(r *Results) string {
 			w("| %s | %d | %s | %s | %s | %s |\n", t.Name, s.Experiment, fmtN(s.MeanWorkersBusy, 1), fmtN(s.MaxQueueLength, 0), fmtPct(s.MeanLoopBusy), fmtF(s.MeanLoopLagMS))
 		}
 	}
-	w("\n")
+	w("\nWorkers busy and queue length are gauges read once per second; the users send in one-second bursts, so each reading sees the same phase of the burst cycle. The loop busy ratio and lag are averages over the second and do not have that bias.\n\n")
 
 	w("## Load generator and machine validity\n\n")
 	var busy []string

@@ -49,92 +49,7 @@ type Conn struct {
 
 	mu      sync.Mutex // guards c against Abort; Do is the only writer of c
 	c       net.Conn
-	raw     *exchanger // nil for TLS connections
 	aborted bool
-}
-
-// exchanger writes a request and reads its reply through the connection's
-// RawConn, so that the write happens after the poller's read readiness was
-// reset (RawConn.Read resets it before calling the function) and the first
-// read waits for readiness instead of trying a read that must fail with
-// EAGAIN: per request one write and one read syscall, as an event-loop client
-// does. It is the io.Reader under the response parser. A stale readiness only
-// costs one EAGAIN read; a reply arriving after the write always wakes it.
-type exchanger struct {
-	conn    net.Conn
-	rc      syscall.RawConn
-	req     []byte // request bytes not yet written
-	pending bool   // the write could not complete without blocking
-	p       []byte
-	n       int
-	err     error
-	fn      func(fd uintptr) bool // e.read bound once: Read does not allocate
-}
-
-func newExchanger(conn net.Conn, rc syscall.RawConn) *exchanger {
-	e := &exchanger{conn: conn, rc: rc}
-	e.fn = e.read
-	return e
-}
-
-// read is called by RawConn.Read with the read lock held and readiness reset.
-func (e *exchanger) read(fd uintptr) bool {
-	if len(e.req) > 0 {
-		for len(e.req) > 0 {
-			n, err := syscall.Write(int(fd), e.req)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				e.pending = true // finish it with a blocking write
-				e.n, e.err = 0, nil
-				return true
-			case err != nil:
-				e.req = nil
-				e.n, e.err = 0, err
-				return true
-			}
-			e.req = e.req[n:]
-		}
-		return false // sent: wait for the reply
-	}
-	for {
-		n, err := syscall.Read(int(fd), e.p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return false
-		case err != nil:
-			e.n, e.err = 0, err
-		case n == 0 && len(e.p) > 0:
-			e.n, e.err = 0, io.EOF
-		default:
-			e.n, e.err = n, nil
-		}
-		return true
-	}
-}
-
-// Read writes the pending request (first call) and reads reply bytes.
-func (e *exchanger) Read(p []byte) (int, error) {
-	e.p = p
-	defer func() { e.p = nil }()
-	if err := e.rc.Read(e.fn); err != nil {
-		return 0, err
-	}
-	if e.pending {
-		e.pending = false
-		rest := e.req
-		e.req = nil
-		if _, err := e.conn.Write(rest); err != nil {
-			return 0, err
-		}
-		if err := e.rc.Read(e.fn); err != nil {
-			return 0, err
-		}
-	}
-	return e.n, e.err
 }
 
 // NewConn returns a connection to t, dialled lazily. budget may be nil.
@@ -170,18 +85,12 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, gotB
 		}
 	}
 	conn := c.c
-	br := readerPool.Get().(*bufio.Reader)
-	if c.raw != nil {
-		c.raw.req = req.raw
-		br.Reset(c.raw)
-	} else {
-		if _, err := conn.Write(req.raw); err != nil {
-			readerPool.Put(br)
-			c.drop()
-			return resp, false, err
-		}
-		br.Reset(conn)
+	if _, err := conn.Write(req.raw); err != nil {
+		c.drop()
+		return resp, false, err
 	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(conn)
 	resp, keep, gotBytes, err := readResponse(br, req.head)
 	if br.Buffered() > 0 {
 		keep = false
@@ -226,12 +135,6 @@ func (c *Conn) dial(ctx context.Context) error {
 		return errAborted
 	}
 	c.c = nc
-	c.raw = nil
-	if tc, ok := nc.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
-			c.raw = newExchanger(tc, rc)
-		}
-	}
 	c.mu.Unlock()
 	if c.budget != nil {
 		c.budget.open.Add(1)
@@ -243,7 +146,6 @@ func (c *Conn) drop() {
 	c.mu.Lock()
 	nc := c.c
 	c.c = nil
-	c.raw = nil
 	c.mu.Unlock()
 	if nc != nil {
 		closeNow(nc)

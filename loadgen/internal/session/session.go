@@ -63,6 +63,7 @@ type Session struct {
 	host   string
 	state  atomic.Pointer[string] // written under mu, except spawning→running (CAS, no lock: see spawned)
 	limit  *time.Timer
+	gen    uint64 // bumped by Start and Stop: a run-time limit of an older test is ignored
 	closed bool
 }
 
@@ -109,8 +110,10 @@ func (s *Session) Start(users int, spawnRate float64, host string, runTime time.
 		s.limit.Stop()
 		s.limit = nil
 	}
+	s.gen++
 	if runTime > 0 {
-		s.limit = time.AfterFunc(runTime, s.timeLimit)
+		gen := s.gen
+		s.limit = time.AfterFunc(runTime, func() { s.timeLimit(gen) })
 	}
 	s.r.Start(users, spawnRate)
 	return nil
@@ -136,7 +139,13 @@ func (s *Session) spawned() {
 	}
 }
 
-func (s *Session) timeLimit() {
+func (s *Session) timeLimit(gen uint64) {
+	s.mu.Lock()
+	stale := gen != s.gen
+	s.mu.Unlock()
+	if stale {
+		return // the test it was armed for was stopped or restarted
+	}
 	if s.opts.OnTimeLimit != nil {
 		s.opts.OnTimeLimit()
 		return
@@ -154,6 +163,7 @@ func (s *Session) Stop() {
 }
 
 func (s *Session) stopLocked() {
+	s.gen++
 	if s.limit != nil {
 		s.limit.Stop()
 		s.limit = nil

@@ -36,8 +36,14 @@ type Response struct {
 	Status int
 	// Reason is the reason phrase of the status line.
 	Reason string
-	// BodyLen is the number of body bytes read.
+	// BodyLen is the number of body bytes read (of the final response when
+	// redirects were followed).
 	BodyLen int64
+	// URL is the URL of the final response: the request's URL unless a
+	// redirect was followed (requests' Response.url, used in error texts).
+	URL string
+
+	location string // the Location header of a 3xx response
 }
 
 // Conn is one user's keep-alive connection. Do must be called from one
@@ -47,9 +53,10 @@ type Conn struct {
 	budget *Budget
 	tlsCfg *tls.Config
 
-	mu      sync.Mutex // guards c against Abort; Do is the only writer of c
+	mu      sync.Mutex // guards c and others against Abort; Do is the only writer
 	c       net.Conn
 	aborted bool
+	others  []*Conn // connections to other hosts that redirects led to
 }
 
 // NewConn returns a connection to t, dialled lazily. budget may be nil.
@@ -63,11 +70,22 @@ func NewConn(t *Target, budget *Budget) *Conn {
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// Do sends req and reads the whole response. A non-nil error means the
-// request failed below HTTP (connection refused, reset, malformed response...);
-// use ErrorText for its Locust-style text. The connection is kept for the next
-// call when the response allows it.
+// Do sends req and reads the whole response, following redirects as
+// python-requests does (see redirect.go). A non-nil error means the
+// request failed below HTTP (connection refused, reset, malformed response,
+// too many redirects...); use ErrorText for its Locust-style text. The
+// connection is kept for the next call when the response allows it.
 func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
+	resp, err := c.exchange(ctx, req)
+	if err == nil && resp.location != "" && isRedirect(resp.Status) {
+		return c.followRedirects(ctx, req, resp)
+	}
+	resp.URL = req.URL
+	return resp, err
+}
+
+// exchange sends req on c's own connection and reads one response.
+func (c *Conn) exchange(ctx context.Context, req *Request) (Response, error) {
 	reused := c.c != nil
 	resp, got, err := c.roundTrip(ctx, req)
 	if err != nil && reused && !got && retryable(err) {
@@ -200,11 +218,15 @@ func closeNow(nc net.Conn) {
 func (c *Conn) Park(wait time.Duration) {
 	if c.budget != nil && wait >= time.Second && c.budget.tight() {
 		c.drop()
+		c.closeOthers()
 	}
 }
 
 // Close closes the connection. Call it from the goroutine that calls Do.
-func (c *Conn) Close() { c.drop() }
+func (c *Conn) Close() {
+	c.drop()
+	c.closeOthers()
+}
 
 // Abort closes the connection from any goroutine, interrupting a request in
 // flight, and makes later dials fail. Used to kill users at stop.
@@ -212,9 +234,13 @@ func (c *Conn) Abort() {
 	c.mu.Lock()
 	c.aborted = true
 	nc := c.c
+	others := c.others
 	c.mu.Unlock()
 	if nc != nil {
 		closeNow(nc) // Do's goroutine sees an error and drops (and uncounts) it
+	}
+	for _, o := range others {
+		o.Abort()
 	}
 }
 
@@ -268,6 +294,8 @@ func readResponse(br *bufio.Reader, head bool) (resp Response, keep, gotBytes bo
 				cl = n
 			case equalFold(name, "transfer-encoding"):
 				chunked = containsFold(val, "chunked")
+			case status >= 300 && status < 400 && equalFold(name, "location"):
+				resp.location = string(val)
 			case equalFold(name, "connection"):
 				if containsFold(val, "close") {
 					closeConn = true

@@ -47,7 +47,13 @@ func ErrorText(err error) string {
 	var inc *incompleteReadError
 	var proto *protocolError
 	var tlsErr *tls.RecordHeaderError
+	var tooMany *tooManyRedirectsError
+	var badRedirect *invalidRedirectError
 	switch {
+	case errors.As(err, &tooMany):
+		return fmt.Sprintf("TooManyRedirects('Exceeded %d redirects.')", tooMany.max)
+	case errors.As(err, &badRedirect):
+		return badRedirect.text
 	case errors.Is(err, errRemoteDisconnected):
 		return "RemoteDisconnected('Remote end closed connection without response')"
 	case errors.Is(err, errAborted), errors.Is(err, net.ErrClosed):

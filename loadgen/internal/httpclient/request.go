@@ -69,6 +69,10 @@ type Request struct {
 	Method, URL string
 	raw         []byte
 	head        bool
+	// what a redirect needs to build the next request (see redirect.go)
+	contentType string
+	headers     []Header
+	body        []byte
 }
 
 // UserAgent is sent with every request unless a header overrides it.
@@ -114,7 +118,8 @@ func (t *Target) NewRequest(method, path, contentType string, headers []Header, 
 	}
 	b.WriteString("\r\n")
 	b.Write(body)
-	return &Request{Method: method, URL: t.Base + path, raw: b.Bytes(), head: method == "HEAD"}, nil
+	return &Request{Method: method, URL: t.Base + path, raw: b.Bytes(), head: method == "HEAD",
+		contentType: contentType, headers: headers, body: body}, nil
 }
 
 // Errors for malformed or cut-short responses.

@@ -53,7 +53,7 @@ type task struct {
 	t      *users.Task
 	req    *httpclient.Request
 	name   string
-	errURL string
+	errURL string // the task's name= (Locust's URL in error texts), "" for none
 }
 
 type class struct {
@@ -106,10 +106,7 @@ func New(opts Options) (*Runner, error) {
 			if err != nil {
 				return nil, fmt.Errorf("prepare %s task %s %s: %w", c.Name, t.Method, t.Path, err)
 			}
-			pt := &task{t: t, req: req, name: t.StatsName(), errURL: req.URL}
-			if t.Name != "" {
-				pt.errURL = t.Name
-			}
+			pt := &task{t: t, req: req, name: t.StatsName(), errURL: t.Name}
 			prepared[t] = pt
 		}
 		for _, t := range c.Picker() {
@@ -367,7 +364,11 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 				res.ContentLength = 0
 			case !t.t.Success(resp.Status):
 				if resp.Status >= 400 {
-					res.Err = httpclient.HTTPErrorText(resp.Status, resp.Reason, t.errURL)
+					url := t.errURL // Locust puts name= in place of the URL
+					if url == "" {
+						url = resp.URL // the final URL when redirects were followed
+					}
+					res.Err = httpclient.HTTPErrorText(resp.Status, resp.Reason, url)
 				} else {
 					res.Err = httpclient.UnexpectedStatusText(resp.Status)
 				}

@@ -110,3 +110,53 @@ func TestRampSpawnsClassesByWeight(t *testing.T) {
 	}
 	r.Stop()
 }
+
+// A redirect is followed within the task: one request under the original
+// name, failed with the final URL (or the task's name=) in its error text.
+func TestRedirectRecordedUnderOriginalName(t *testing.T) {
+	finals := make(chan struct{}, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redir", "/redir2":
+			http.Redirect(w, r, "/gone", http.StatusFound)
+		default:
+			http.Error(w, "no such page", http.StatusNotFound)
+			finals <- struct{}{}
+		}
+	}))
+	defer srv.Close()
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	pacing := users.Class{Weight: 1}
+	pacing.Wait.Kind = wait.ConstantPacing
+	pacing.Wait.A = 3600
+	a, b := pacing, pacing
+	a.Name, a.Tasks = "A", []users.Task{{Method: "GET", Path: "/redir", Weight: 1}}
+	b.Name, b.Tasks = "B", []users.Task{{Method: "POST", Path: "/redir2", Name: "named", Weight: 1}}
+	st := stats.New(time.Now)
+	r, err := New(Options{Classes: []users.Class{a, b}, Target: tg, Stats: st, Log: zerolog.Nop(),
+		StopTimeout: time.Hour, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(2, 1000)
+	<-finals
+	<-finals
+	r.Stop() // with a stop timeout: a task still reading its reply is recorded
+	snap := st.Snapshot()
+	want := map[string]string{
+		"GET /redir": "HTTPError('404 Client Error: Not Found for url: " + srv.URL + "/gone')",
+		"POST named": "HTTPError('404 Client Error: Not Found for url: named')",
+	}
+	if len(snap.Failures) != 2 {
+		t.Fatalf("failures %+v", snap.Failures)
+	}
+	for _, f := range snap.Failures {
+		if w := want[f.Method+" "+f.Name]; f.Error != w || f.Occurrences != 1 {
+			t.Errorf("failure %+v, want error %q once", f, w)
+		}
+	}
+	if len(snap.Entries) != 2 || snap.Total.NumRequests != 2 || snap.Total.AvgContentSize() != 13 {
+		t.Errorf("entries %d, total %d requests, avg size %v; want 2, 2, 13 (the 404 body)",
+			len(snap.Entries), snap.Total.NumRequests, snap.Total.AvgContentSize())
+	}
+}

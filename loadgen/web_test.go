@@ -219,8 +219,10 @@ func TestWebModeConfigErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad auth", []string{"--host", "http://127.0.0.1:1", "--web-port", "0", "--web-auth", ":nouser"},
-			"Credentials supplied with --web-auth should have the format: username:password"},
+		{"auth without a colon", []string{"--host", "http://127.0.0.1:1", "--web-port", "0", "--web-auth", "nouser"},
+			"/ERROR/locust.main: Credentials supplied with --web-auth should have the format: username:password\n"},
+		{"auth without a user", []string{"--host", "http://127.0.0.1:1", "--web-port", "0", "--web-auth", ":nouser"},
+			"/ERROR/locust.main: Credentials supplied with --web-auth should have the format: username:password\n"},
 		{"autostart needs a host", []string{"--web-port", "0", "--autostart"}, "You must specify the base host"},
 	}
 	for _, tc := range tests {

@@ -122,9 +122,9 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.StringVarP(&c.LogLevel, "loglevel", "L", c.LogLevel, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
 	fs.BoolVar(&c.JSON, "json", false, "print the final stats as JSON on stdout")
 	fs.StringVar(&c.HTMLFile, "html", "", "write an HTML report to this file at the end")
-	fs.StringVar(&c.WebHost, "web-host", "", "web UI interface to bind (default all)")
+	fs.StringVar(&c.WebHost, "web-host", "", "web UI interface to bind (default 127.0.0.1; '*' for all interfaces)")
 	fs.IntVarP(&c.WebPort, "web-port", "P", c.WebPort, "web UI port")
-	fs.StringVar(&c.WebAuth, "web-auth", "", "web UI basic auth as user:password")
+	fs.StringVar(&c.WebAuth, "web-auth", "", "web UI basic auth, in the format username:password")
 	fs.BoolVar(&c.Autostart, "autostart", false, "start the test at once in web UI mode")
 	fs.IntVar(&c.Autoquit, "autoquit", c.Autoquit, "quit N seconds after the test ends (with --autostart)")
 	fs.BoolVarP(&c.Version, "version", "V", false, "print the version and exit")
@@ -197,8 +197,6 @@ func (c *Config) Validate() error {
 		return errors.New("--autoquit is only meaningful in combination with --autostart")
 	case c.WebPort < 0 || c.WebPort > 65535:
 		return fmt.Errorf("invalid --web-port %d", c.WebPort)
-	case c.WebAuth != "" && !strings.Contains(c.WebAuth, ":"):
-		return errors.New("invalid --web-auth: expected user:password")
 	}
 	switch c.LogLevel {
 	case "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL":

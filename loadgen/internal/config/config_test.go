@@ -145,6 +145,10 @@ func TestParseErrors(t *testing.T) {
 	if _, err := Parse([]string{"--help"}, &sb); !errors.Is(err, ErrHelp) || !strings.Contains(sb.String(), "--spawn-rate") {
 		t.Fatalf("help: err=%v out=%q", err, sb.String())
 	}
+	// The web UI binds 127.0.0.1 unless told otherwise (webui.Options.Host).
+	if !strings.Contains(sb.String(), "(default 127.0.0.1; '*' for all interfaces)") {
+		t.Errorf("--web-host help does not give its default:\n%s", sb.String())
+	}
 }
 
 func TestValidate(t *testing.T) {

@@ -344,7 +344,7 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 			r.opts.Lag(lag)
 		}
 		if u.cl.noTask != "" {
-			r.opts.Stats.RecordException(u.cl.noTask, "")
+			r.opts.Stats.RecordException(u.cl.noTask, users.NoTasksTraceback)
 			if !loggedNoTask {
 				loggedNoTask = true
 				r.opts.Log.Error().Str("logger", "locust.user.task").Msg(u.cl.noTask)

@@ -3,6 +3,7 @@ package runner
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,5 +159,42 @@ func TestRedirectRecordedUnderOriginalName(t *testing.T) {
 	if len(snap.Entries) != 2 || snap.Total.NumRequests != 2 || snap.Total.AvgContentSize() != 13 {
 		t.Errorf("entries %d, total %d requests, avg size %v; want 2, 2, 13 (the 404 body)",
 			len(snap.Entries), snap.Total.NumRequests, snap.Total.AvgContentSize())
+	}
+}
+
+// chanWriter hands each log line to a channel.
+type chanWriter chan string
+
+func (w chanWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+// A class without tasks records Locust's exception with a traceback, so
+// exceptions.csv's Traceback cell is not empty.
+func TestNoTasksExceptionHasTraceback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	c := users.Class{Name: "ApiUser", Weight: 1}
+	c.Wait.Kind = wait.ConstantPacing
+	c.Wait.A = 3600
+	logs := make(chanWriter, 100)
+	st := stats.New(time.Now)
+	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(1, 1)
+	for line := range logs { // logged after the exception was recorded
+		if strings.Contains(line, "No tasks defined") {
+			break
+		}
+	}
+	r.Stop()
+	exc := st.Snapshot().Exceptions
+	if len(exc) != 1 || exc[0].Message != c.NoTasksMessage() || exc[0].Traceback != users.NoTasksTraceback ||
+		!strings.Contains(exc[0].Traceback, "in get_next_task\n    raise Exception(\n") {
+		t.Fatalf("exceptions %+v", exc)
 	}
 }

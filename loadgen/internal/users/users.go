@@ -73,6 +73,17 @@ func (c *Class) NoTasksMessage() string {
 	return fmt.Sprintf("No tasks defined on %s. Use the @task decorator or set the 'tasks' attribute of the User (or mark it as abstract = True if you only intend to subclass it)", c.Name)
 }
 
+// NoTasksTraceback is the traceback recorded with NoTasksMessage, for the
+// Traceback cell of exceptions.csv. It has the two frames of Locust's
+// traceback, in the form Python's traceback.format_tb writes them; the file is
+// "<loadgen>" (as Python writes "<string>" for code without a file), since no
+// Python runs. Locust groups exceptions by traceback, so every class without
+// tasks shares one row, as in Locust.
+const NoTasksTraceback = "  File \"<loadgen>\", in run\n" +
+	"    self.schedule_task(self.get_next_task())\n" +
+	"  File \"<loadgen>\", in get_next_task\n" +
+	"    raise Exception(\n"
+
 // Picker returns the expanded task list of Locust (a task of weight w appears
 // w times); choosing uniformly from it picks task i with probability w_i/Σw.
 func (c *Class) Picker() []*Task {

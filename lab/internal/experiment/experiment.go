@@ -6,8 +6,6 @@ package experiment
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -17,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/internal/locustcsv"
 	"predictlab/lab/internal/proc"
 )
@@ -209,61 +208,21 @@ func tail(path string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// Entry is one entry of loadgen's --json "stats" or "intended" lists.
-type Entry struct {
-	Method           string             `json:"method"`
-	Name             string             `json:"name"`
-	NumRequests      int64              `json:"num_requests"`
-	NumFailures      int64              `json:"num_failures"`
-	AvgResponseTime  float64            `json:"avg_response_time"`
-	MinResponseTime  float64            `json:"min_response_time"`
-	MaxResponseTime  float64            `json:"max_response_time"`
-	MedianResponse   float64            `json:"median_response_time"`
-	TotalRPS         float64            `json:"total_rps"`
-	TotalFailPerSec  float64            `json:"total_fail_per_sec"`
-	Percentiles      map[string]float64 `json:"percentiles"`
-	NinetiethRT      float64            `json:"ninetieth_response_time"`
-	NinetyNinthRT    float64            `json:"ninety_ninth_response_time"`
-	AvgContentLength float64            `json:"avg_content_length"`
-}
-
-// Tick is one second of loadgen's self-check timeline.
-type Tick struct {
-	Timestamp  int64   `json:"timestamp"`
-	Users      int     `json:"users"`
-	CPUPercent float64 `json:"cpu_percent"`
-	MaxLagMS   float64 `json:"max_lag_ms"`
-}
-
-// SelfCheck is loadgen's verdict on its own validity.
-type SelfCheck struct {
-	Valid         bool     `json:"valid"`
-	MaxCPUPercent float64  `json:"max_cpu_percent"`
-	MaxLagMS      float64  `json:"max_schedule_lag_ms"`
-	Warnings      []string `json:"warnings"`
-	Timeline      []Tick   `json:"timeline"`
-}
-
-// Report is loadgen's --json document (Contract 2).
-type Report struct {
-	Stats     []Entry         `json:"stats"`
-	Intended  []Entry         `json:"intended"`
-	SelfCheck *SelfCheck      `json:"self_check"`
-	Config    json.RawMessage `json:"config"`
-	StartTime float64         `json:"start_time"`
-	EndTime   float64         `json:"end_time"`
-	ExitCode  int             `json:"exit_code"`
-}
+// loadgen's --json document; its types live in predictlab/internal/loadgenjson,
+// shared with the loadgen that writes it.
+type (
+	// Entry is one entry of the "stats" or "intended" lists.
+	Entry = loadgenjson.Entry
+	// Tick is one second of loadgen's self-check timeline.
+	Tick = loadgenjson.Point
+	// SelfCheck is loadgen's verdict on its own validity.
+	SelfCheck = loadgenjson.SelfCheck
+	// Report is the whole document (Contract 2).
+	Report = loadgenjson.Document
+)
 
 // Aggregated returns the "Aggregated" entry of list (nil if absent).
-func Aggregated(list []Entry) *Entry {
-	for i := range list {
-		if list[i].Name == locustcsv.AggregatedName {
-			return &list[i]
-		}
-	}
-	return nil
-}
+func Aggregated(list []Entry) *Entry { return loadgenjson.Aggregated(list) }
 
 // ReadReport reads a --json document from path.
 func ReadReport(path string) (*Report, error) {
@@ -275,14 +234,4 @@ func ReadReport(path string) (*Report, error) {
 }
 
 // ParseReport decodes a --json document.
-func ParseReport(r io.Reader) (*Report, error) {
-	var rep Report
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&rep); err != nil {
-		return nil, fmt.Errorf("parse loadgen json: %w", err)
-	}
-	if rep.Stats == nil {
-		return nil, errors.New("parse loadgen json: no stats")
-	}
-	return &rep, nil
-}
+func ParseReport(r io.Reader) (*Report, error) { return loadgenjson.Decode(r) }

@@ -75,7 +75,7 @@ func TestParseReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := Aggregated(r.Stats)
-	if a == nil || a.MedianResponse != 91 || a.Percentiles["95"] != 93 {
+	if a == nil || a.MedianResponseTime != 91 || a.Percentiles[5] != 93 { // [5] is "95"
 		t.Errorf("aggregated = %+v", a)
 	}
 	if r.SelfCheck == nil || !r.SelfCheck.Valid || len(r.SelfCheck.Timeline) != 1 {

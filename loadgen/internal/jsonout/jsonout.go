@@ -10,28 +10,31 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/internal/locustcsv"
 	"predictlab/loadgen/internal/stats"
 )
 
-// Config is the "config" object: the run's settings as given.
-type Config struct {
-	Host        string   `json:"host"`
-	Users       int      `json:"users"`
-	SpawnRate   float64  `json:"spawn_rate"`
-	RunTimeS    int64    `json:"run_time_s"` // 0 = no limit
-	UserClasses []string `json:"user_classes"`
-	Version     string   `json:"version"`
-}
+// The document's types are the contract in predictlab/internal/loadgenjson,
+// which the lab decodes with; these aliases keep the writer's names.
+type (
+	// Document is the --json output.
+	Document = loadgenjson.Document
+	// Entry is one element of "stats" or "intended". Times are ms.
+	Entry = loadgenjson.Entry
+	// Config is the "config" object: the run's settings as given.
+	Config = loadgenjson.Config
+	// Percentiles are an entry's response times at Locust's percentiles.
+	Percentiles = loadgenjson.Percentiles
+)
 
 // Meta is what the caller adds to a Snapshot to make the document.
 type Meta struct {
-	// SelfCheck is marshalled as the "self_check" object; pass the runner's
-	// self-check report (keys valid, max_cpu_percent, max_schedule_lag_ms,
-	// warnings, timeline).
+	// SelfCheck is the "self_check" object: a loadgenjson.SelfCheck (the
+	// runner's selfcheck.Report), a pointer to one, nil, or any value that
+	// marshals to that shape (it is converted; unknown keys are dropped).
 	SelfCheck any
 	Config    Config
 	// StartTime and EndTime of the run; zero means the Snapshot's StartTime
@@ -40,77 +43,25 @@ type Meta struct {
 	ExitCode           int
 }
 
-// Document is the --json output.
-type Document struct {
-	Stats     []Entry `json:"stats"`
-	Intended  []Entry `json:"intended"`
-	SelfCheck any     `json:"self_check"`
-	Config    Config  `json:"config"`
-	StartTime float64 `json:"start_time"`
-	EndTime   float64 `json:"end_time"`
-	ExitCode  int     `json:"exit_code"`
-}
-
-// Entry is one element of "stats" or "intended". Times are ms.
-type Entry struct {
-	Method                  string      `json:"method"`
-	Name                    string      `json:"name"`
-	NumRequests             int64       `json:"num_requests"`
-	NumFailures             int64       `json:"num_failures"`
-	AvgResponseTime         float64     `json:"avg_response_time"`
-	MinResponseTime         float64     `json:"min_response_time"`
-	MaxResponseTime         float64     `json:"max_response_time"`
-	MedianResponseTime      float64     `json:"median_response_time"`
-	NinetiethResponseTime   float64     `json:"ninetieth_response_time"`
-	NinetyNinthResponseTime float64     `json:"ninety_ninth_response_time"`
-	AvgContentLength        float64     `json:"avg_content_length"`
-	CurrentRPS              float64     `json:"current_rps"`
-	CurrentFailPerSec       float64     `json:"current_fail_per_sec"`
-	TotalRPS                float64     `json:"total_rps"`
-	TotalFailPerSec         float64     `json:"total_fail_per_sec"`
-	Percentiles             Percentiles `json:"percentiles"`
-}
-
-// Percentiles are the response times at Locust's reported percentiles, in
-// the order of locustcsv.Percentiles(); they marshal as an object with keys
-// "50", "66", ..., "99.99", "100" in that order.
-type Percentiles [locustcsv.NumPercentiles]float64
-
-// percentileKeys are the JSON keys of Percentiles.
-var percentileKeys = [locustcsv.NumPercentiles]string{"50", "66", "75", "80", "90", "95", "98", "99", "99.9", "99.99", "100"}
-
-// MarshalJSON writes the ordered object.
-func (p Percentiles) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	for i, v := range p {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendQuote(b, percentileKeys[i])
-		b = append(b, ':')
-		b = appendNumber(b, v)
+// toSelfCheck converts Meta.SelfCheck to the document's type.
+func toSelfCheck(v any) (*loadgenjson.SelfCheck, error) {
+	switch sc := v.(type) {
+	case nil:
+		return nil, nil
+	case loadgenjson.SelfCheck:
+		return &sc, nil
+	case *loadgenjson.SelfCheck:
+		return sc, nil
 	}
-	return append(b, '}'), nil
-}
-
-// UnmarshalJSON reads the object written by MarshalJSON.
-func (p *Percentiles) UnmarshalJSON(data []byte) error {
-	var m map[string]float64
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode self check: %w", err)
 	}
-	for i, k := range percentileKeys {
-		p[i] = m[k]
+	var sc *loadgenjson.SelfCheck
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("convert self check: %w", err)
 	}
-	return nil
-}
-
-func appendNumber(b []byte, v float64) []byte {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(b, '0')
-	}
-	out, _ := json.Marshal(v)
-	return append(b, out...)
+	return sc, nil
 }
 
 // finite maps NaN and ±Inf (never expected) to 0 so that encoding cannot fail.
@@ -162,8 +113,9 @@ func unixFloat(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
 
-// Build returns the document for the final snapshot s and the caller's meta.
-func Build(s *stats.Snapshot, meta Meta) *Document {
+// Build returns the document for the final snapshot s and the caller's
+// meta. It fails only when meta.SelfCheck does not have the self-check shape.
+func Build(s *stats.Snapshot, meta Meta) (*Document, error) {
 	start, end := meta.StartTime, meta.EndTime
 	if start.IsZero() {
 		start = s.StartTime
@@ -175,15 +127,19 @@ func Build(s *stats.Snapshot, meta Meta) *Document {
 	if cfg.UserClasses == nil {
 		cfg.UserClasses = []string{}
 	}
+	sc, err := toSelfCheck(meta.SelfCheck)
+	if err != nil {
+		return nil, err
+	}
 	return &Document{
 		Stats:     Entries(s.Entries, s.Total),
 		Intended:  Entries(s.IntendedEntries, s.IntendedTotal),
-		SelfCheck: meta.SelfCheck,
+		SelfCheck: sc,
 		Config:    cfg,
 		StartTime: unixFloat(start),
 		EndTime:   unixFloat(end),
 		ExitCode:  meta.ExitCode,
-	}
+	}, nil
 }
 
 // Write writes Build(s, meta) to w as indented JSON followed by a newline.
@@ -192,7 +148,11 @@ func Write(w io.Writer, s *stats.Snapshot, meta Meta) error {
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(Build(s, meta)); err != nil {
+	doc, err := Build(s, meta)
+	if err != nil {
+		return fmt.Errorf("build json: %w", err)
+	}
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("encode json: %w", err)
 	}
 	if _, err := w.Write(buf.Bytes()); err != nil {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"predictlab/internal/loadgenjson"
 )
 
 // Thresholds above which a run is flagged.
@@ -31,29 +33,11 @@ const (
 )
 
 // Point is one second of the timeline.
-type Point struct {
-	Timestamp  int64   `json:"timestamp"`
-	Users      int     `json:"users"`
-	CPUPercent float64 `json:"cpu_percent"`
-	MaxLagMS   float64 `json:"max_lag_ms"`
-}
+type Point = loadgenjson.Point
 
-// Report is the verdict, shaped as the --json "self_check" object.
-type Report struct {
-	Valid            bool     `json:"valid"`
-	MaxCPUPercent    float64  `json:"max_cpu_percent"`
-	MaxScheduleLagMS float64  `json:"max_schedule_lag_ms"`
-	Warnings         []string `json:"warnings"`
-	Timeline         []Point  `json:"timeline"`
-}
-
-// Summary is the one-line verdict printed at the end of a run.
-func (r Report) Summary() string {
-	if r.Valid {
-		return fmt.Sprintf("Self-check: valid measurement (generator CPU max %.1f%%, schedule lag max %.1f ms)", r.MaxCPUPercent, r.MaxScheduleLagMS)
-	}
-	return fmt.Sprintf("Self-check: NOT a valid measurement, the load generator fell behind (generator CPU max %.1f%%, schedule lag max %.1f ms)", r.MaxCPUPercent, r.MaxScheduleLagMS)
-}
+// Report is the verdict, the --json "self_check" object; its Summary is the
+// one-line verdict printed at the end of a run.
+type Report = loadgenjson.SelfCheck
 
 // CPUTime returns the process's user+system CPU time so far.
 type CPUTime func() (time.Duration, error)

@@ -1,0 +1,155 @@
+// Package loadgenjson is the document loadgen prints on stdout with --json
+// (Contract 2): Locust's /stats/requests entry fields plus total rates and a
+// percentile map, for the normal and the intended-start statistics, beside
+// loadgen's self-check, the run's configuration, times and exit code.
+//
+// The types here are the contract: loadgen's writer (loadgen/internal/jsonout)
+// encodes them and the lab reads them back with Decode. Field order is the
+// document's key order. The values are plain data, safe to share once built.
+package loadgenjson
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"predictlab/internal/locustcsv"
+)
+
+// Document is the whole --json output.
+type Document struct {
+	// Stats holds one entry per (method, name), the "Aggregated" entry last.
+	Stats []Entry `json:"stats"`
+	// Intended has the same shape, response times measured from each
+	// request's intended start.
+	Intended []Entry `json:"intended"`
+	// SelfCheck is loadgen's verdict on its own validity; nil when absent.
+	SelfCheck *SelfCheck `json:"self_check"`
+	Config    Config     `json:"config"`
+	// StartTime and EndTime are Unix times in seconds.
+	StartTime float64 `json:"start_time"`
+	EndTime   float64 `json:"end_time"`
+	ExitCode  int     `json:"exit_code"`
+}
+
+// Entry is one element of "stats" or "intended". Times are ms.
+type Entry struct {
+	Method                  string      `json:"method"`
+	Name                    string      `json:"name"`
+	NumRequests             int64       `json:"num_requests"`
+	NumFailures             int64       `json:"num_failures"`
+	AvgResponseTime         float64     `json:"avg_response_time"`
+	MinResponseTime         float64     `json:"min_response_time"`
+	MaxResponseTime         float64     `json:"max_response_time"`
+	MedianResponseTime      float64     `json:"median_response_time"`
+	NinetiethResponseTime   float64     `json:"ninetieth_response_time"`
+	NinetyNinthResponseTime float64     `json:"ninety_ninth_response_time"`
+	AvgContentLength        float64     `json:"avg_content_length"`
+	CurrentRPS              float64     `json:"current_rps"`
+	CurrentFailPerSec       float64     `json:"current_fail_per_sec"`
+	TotalRPS                float64     `json:"total_rps"`
+	TotalFailPerSec         float64     `json:"total_fail_per_sec"`
+	Percentiles             Percentiles `json:"percentiles"`
+}
+
+// Config is the "config" object: the run's settings as given.
+type Config struct {
+	Host        string   `json:"host"`
+	Users       int      `json:"users"`
+	SpawnRate   float64  `json:"spawn_rate"`
+	RunTimeS    int64    `json:"run_time_s"` // 0 = no limit
+	UserClasses []string `json:"user_classes"`
+	Version     string   `json:"version"`
+}
+
+// SelfCheck is the "self_check" object: whether the generator kept up.
+type SelfCheck struct {
+	Valid            bool     `json:"valid"`
+	MaxCPUPercent    float64  `json:"max_cpu_percent"`
+	MaxScheduleLagMS float64  `json:"max_schedule_lag_ms"`
+	Warnings         []string `json:"warnings"`
+	Timeline         []Point  `json:"timeline"`
+}
+
+// Point is one second of the self-check timeline.
+type Point struct {
+	Timestamp  int64   `json:"timestamp"` // Unix seconds
+	Users      int     `json:"users"`
+	CPUPercent float64 `json:"cpu_percent"`
+	MaxLagMS   float64 `json:"max_lag_ms"`
+}
+
+// Summary is the one-line verdict loadgen prints at the end of a run.
+func (s SelfCheck) Summary() string {
+	if s.Valid {
+		return fmt.Sprintf("Self-check: valid measurement (generator CPU max %.1f%%, schedule lag max %.1f ms)", s.MaxCPUPercent, s.MaxScheduleLagMS)
+	}
+	return fmt.Sprintf("Self-check: NOT a valid measurement, the load generator fell behind (generator CPU max %.1f%%, schedule lag max %.1f ms)", s.MaxCPUPercent, s.MaxScheduleLagMS)
+}
+
+// Percentiles are the response times at Locust's reported percentiles, in
+// the order of locustcsv.Percentiles(); they marshal as an object with the
+// keys of PercentileKeys in that order.
+type Percentiles [locustcsv.NumPercentiles]float64
+
+// PercentileKeys are the JSON keys of Percentiles, in order.
+var PercentileKeys = [locustcsv.NumPercentiles]string{"50", "66", "75", "80", "90", "95", "98", "99", "99.9", "99.99", "100"}
+
+// MarshalJSON writes the ordered object; NaN and ±Inf are written as 0.
+func (p Percentiles) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, v := range p {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, PercentileKeys[i])
+		b = append(b, ':')
+		b = appendNumber(b, v)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the object written by MarshalJSON; missing keys are 0.
+func (p *Percentiles) UnmarshalJSON(data []byte) error {
+	var m map[string]float64
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	for i, k := range PercentileKeys {
+		p[i] = m[k]
+	}
+	return nil
+}
+
+func appendNumber(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, '0')
+	}
+	out, _ := json.Marshal(v)
+	return append(b, out...)
+}
+
+// Aggregated returns the "Aggregated" entry of list (nil if absent).
+func Aggregated(list []Entry) *Entry {
+	for i := range list {
+		if list[i].Name == locustcsv.AggregatedName {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// Decode reads one document from r. A document without "stats" is an error.
+func Decode(r io.Reader) (*Document, error) {
+	var d Document
+	if err := json.NewDecoder(r).Decode(&d); err != nil {
+		return nil, fmt.Errorf("decode loadgen json: %w", err)
+	}
+	if d.Stats == nil {
+		return nil, errors.New("decode loadgen json: no stats")
+	}
+	return &d, nil
+}

@@ -55,6 +55,7 @@ type Conn struct {
 
 	mu      sync.Mutex // guards c and others against Abort; Do is the only writer
 	c       net.Conn
+	raw     *rawIO // c's raw system-call path (see rawio.go); nil for TLS
 	aborted bool
 	others  []*Conn // connections to other hosts that redirects led to
 }
@@ -102,13 +103,22 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, gotB
 			return resp, false, err
 		}
 	}
-	conn := c.c
-	if _, err := conn.Write(req.raw); err != nil {
+	var werr error
+	if c.raw != nil {
+		werr = c.raw.writeAll(req.raw)
+	} else {
+		_, werr = c.c.Write(req.raw)
+	}
+	if werr != nil {
 		c.drop()
-		return resp, false, err
+		return resp, false, werr
 	}
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
+	if c.raw != nil {
+		br.Reset(c.raw)
+	} else {
+		br.Reset(c.c)
+	}
 	resp, keep, gotBytes, err := readResponse(br, req.head)
 	if br.Buffered() > 0 {
 		keep = false
@@ -153,6 +163,7 @@ func (c *Conn) dial(ctx context.Context) error {
 		return errAborted
 	}
 	c.c = nc
+	c.raw = newRawIO(nc)
 	c.mu.Unlock()
 	if c.budget != nil {
 		c.budget.open.Add(1)
@@ -163,7 +174,7 @@ func (c *Conn) dial(ctx context.Context) error {
 func (c *Conn) drop() {
 	c.mu.Lock()
 	nc := c.c
-	c.c = nil
+	c.c, c.raw = nil, nil
 	c.mu.Unlock()
 	if nc != nil {
 		closeNow(nc)

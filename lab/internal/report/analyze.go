@@ -240,12 +240,12 @@ func Conclusion(r *Results) []string {
 		var s string
 		switch {
 		case bp.Reached && bp.Users == 0:
-			s = fmt.Sprintf("%s fell behind from the first users of experiment 2 (peak %.1f req/s).", upper(t.Name), a.PeakThroughput)
+			s = fmt.Sprintf("%s fell behind from the first users of experiment 2 (peak in experiments 2–4: %.1f req/s).", upper(t.Name), a.PeakThroughput)
 		case bp.Reached:
-			s = fmt.Sprintf("%s kept up with %d users (%.1f req/s completed, median %s), and completed at most %.1f req/s beyond that.",
+			s = fmt.Sprintf("%s kept up with %d users (%.1f req/s completed, median %s), and completed at most %.1f req/s in experiments 2–4.",
 				upper(t.Name), bp.Users, bp.At.Completed, fmtMS(bp.MedianMS), a.PeakThroughput)
 		default:
-			s = fmt.Sprintf("%s kept up through all %d users of experiment 2 (breaking point not reached; peak %.1f req/s).",
+			s = fmt.Sprintf("%s kept up through all %d users of experiment 2 (breaking point not reached; peak in experiments 2–4: %.1f req/s).",
 				upper(t.Name), bp.MaxUsers, a.PeakThroughput)
 		}
 		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {

@@ -45,7 +45,7 @@ func Markdown(r *Results) string {
 	if len(targets) > 0 && targets[0].Analysis != nil {
 		w("Rule: %s\n\n", targets[0].Analysis.Rule)
 	}
-	w("| target | breaking point | median there | completed there | latency knee | peak throughput (best 10 s) | predicted capacity | prediction |\n|---|---|---|---|---|---|---|---|\n")
+	w("| target | breaking point | median there | completed there | latency knee | peak throughput (best 10 s of exps 2–4) | predicted capacity | prediction |\n|---|---|---|---|---|---|---|---|\n")
 	for _, t := range targets {
 		a := t.Analysis
 		if a == nil || a.Breakpoint == nil {

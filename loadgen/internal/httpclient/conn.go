@@ -103,20 +103,16 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, gotB
 			return resp, false, err
 		}
 	}
-	var werr error
-	if c.raw != nil {
-		werr = c.raw.writeAll(req.raw)
-	} else {
-		_, werr = c.c.Write(req.raw)
-	}
-	if werr != nil {
-		c.drop()
-		return resp, false, werr
-	}
 	br := readerPool.Get().(*bufio.Reader)
 	if c.raw != nil {
+		c.raw.send(req.raw) // written by the first read
 		br.Reset(c.raw)
 	} else {
+		if _, err := c.c.Write(req.raw); err != nil {
+			readerPool.Put(br)
+			c.drop()
+			return resp, false, err
+		}
 		br.Reset(c.c)
 	}
 	resp, keep, gotBytes, err := readResponse(br, req.head)

@@ -17,11 +17,17 @@ import (
 // taking the processor away from such "long" system calls and handing it to
 // another thread: a context switch or two per request. A non-blocking socket
 // call never waits, so holding the processor for its duration is safe.
+// A request is written from inside the first read's callback (send), so each
+// request costs one write and one read call.
 type rawIO struct {
-	rc      syscall.RawConn
-	p       []byte
-	n       int
-	errno   syscall.Errno
+	rc    syscall.RawConn
+	p     []byte
+	n     int
+	errno syscall.Errno
+	// pending is a request that the next Read writes before it waits for
+	// the reply, wrote how much of it is written (see send).
+	pending []byte
+	wrote   int
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
 }
@@ -42,6 +48,23 @@ func newRawIO(nc net.Conn) *rawIO {
 }
 
 func (r *rawIO) read(fd uintptr) bool {
+	if r.pending != nil {
+		for r.wrote < len(r.pending) {
+			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&r.pending[r.wrote])), uintptr(len(r.pending)-r.wrote))
+			switch e {
+			case 0:
+				r.wrote += int(n)
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return true // Read finishes the write, waiting for room
+			default:
+				r.pending, r.errno = nil, e
+				return true
+			}
+		}
+		r.pending = nil
+		return false // the whole request is out: wait for the reply
+	}
 	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)))
 	if e == syscall.EAGAIN {
 		return false
@@ -58,14 +81,25 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r.p, r.n, r.errno = p, 0, 0
-	err := r.rc.Read(r.readFn)
-	r.p = nil
-	if err != nil {
-		return 0, err
-	}
-	if r.errno != 0 {
-		return 0, &net.OpError{Op: "read", Net: "tcp", Err: syscall.Errno(r.errno)}
+	for {
+		r.p, r.n, r.errno = p, 0, 0
+		err := r.rc.Read(r.readFn)
+		r.p = nil
+		if err != nil {
+			r.pending = nil
+			return 0, err
+		}
+		if r.errno != 0 {
+			return 0, &net.OpError{Op: "read", Net: "tcp", Err: syscall.Errno(r.errno)}
+		}
+		if r.pending == nil {
+			break
+		}
+		rest := r.pending[r.wrote:] // the socket buffer is full: write the rest, then read
+		r.pending = nil
+		if err := r.writeAll(rest); err != nil {
+			return 0, err
+		}
 	}
 	if r.n == 0 {
 		return 0, io.EOF
@@ -88,6 +122,15 @@ func (r *rawIO) write(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// send makes the next Read write b before it reads. Writing from inside the
+// read callback means the poller's read readiness is reset before the request
+// leaves, so the reply cannot be missed and the callback can wait for it
+// without first trying a read that would find nothing (EAGAIN): one write
+// and one read system call per request.
+func (r *rawIO) send(b []byte) {
+	r.pending, r.wrote = b, 0
 }
 
 // writeAll writes all of b.

@@ -59,7 +59,27 @@ func (c *commonFlags) register(fs *pflag.FlagSet) {
 	c.log.register(fs)
 }
 
-func (c *commonFlags) common(defaultPort func(route string) int) (service.Common, error) {
+// routePorts are a service's seed ports, by route.
+type routePorts struct{ sync, async int }
+
+// modelPorts and scoringPorts are the seed's ports, the defaults of --addr
+// (and, for scoring, of --model-url).
+var (
+	modelPorts   = routePorts{sync: 5000, async: 8000}
+	scoringPorts = routePorts{sync: 5001, async: 8001}
+)
+
+// of returns the port for route ("sync" or "async").
+func (p routePorts) of(route string) int {
+	if route == "async" {
+		return p.async
+	}
+	return p.sync
+}
+
+// common validates the flags and fills service.Common; ports give the default
+// --addr port for the route.
+func (c *commonFlags) common(ports routePorts) (service.Common, error) {
 	if c.style != service.Blocking && c.style != service.EventLoop {
 		return service.Common{}, &usageError{fmt.Errorf("invalid --style %q: want blocking or eventloop", c.style)}
 	}
@@ -79,7 +99,7 @@ func (c *commonFlags) common(defaultPort func(route string) int) (service.Common
 	}
 	addr := c.addr
 	if addr == "" {
-		addr = fmt.Sprintf("127.0.0.1:%d", defaultPort(route))
+		addr = fmt.Sprintf("127.0.0.1:%d", ports.of(route))
 	}
 	if c.workers < 1 || c.loops < 1 || c.backlog < 0 || c.cpuCost < 0 {
 		return service.Common{}, &usageError{errors.New("--workers and --loops must be >= 1, --backlog and --cpu-cost >= 0")}

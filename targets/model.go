@@ -27,12 +27,7 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	cm, err := cf.common(func(route string) int {
-		if route == "async" {
-			return 8000
-		}
-		return 5000
-	})
+	cm, err := cf.common(modelPorts)
 	if err != nil {
 		return err
 	}

@@ -33,20 +33,12 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return err
 	}
-	cm, err := cf.common(func(route string) int {
-		if route == "async" {
-			return 8001
-		}
-		return 5001
-	})
+	cm, err := cf.common(scoringPorts)
 	if err != nil {
 		return err
 	}
 	if modelURL == "" {
-		modelURL = "http://127.0.0.1:5000"
-		if cm.Route == "async" {
-			modelURL = "http://127.0.0.1:8000"
-		}
+		modelURL = fmt.Sprintf("http://127.0.0.1:%d", modelPorts.of(cm.Route))
 	}
 	if fanout < 1 || modelTimeout <= 0 || storeTimeout <= 0 {
 		return &usageError{fmt.Errorf("--fanout must be >= 1 and timeouts > 0")}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/term"
 
 	"predictlab/loadgen/internal/config"
@@ -63,7 +62,7 @@ func (o *outputs) tick(n int, snap *stats.Snapshot) {
 }
 
 // final writes the complete CSV files from the final snapshot and closes them.
-func (o *outputs) final(res *result, _ zerolog.Logger) error {
+func (o *outputs) final(res *result) error {
 	if o.csv == nil {
 		return o.csvErr
 	}

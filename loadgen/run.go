@@ -15,6 +15,7 @@ import (
 	"predictlab/loadgen/internal/config"
 	"predictlab/loadgen/internal/httpclient"
 	"predictlab/loadgen/internal/locustlog"
+	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/scenario"
 	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/session"
@@ -183,37 +184,54 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 	<-loopDone
 	endTime := time.Now()
 
-	snap := st.Tick(endTime, 0)
-	report := mon.Report()
-	code := 0
-	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
-		code = cfg.ExitCodeOnError
-	}
-	res := &result{cfg: cfg, snap: snap, selfCheck: report, start: startTime, end: endTime, exitCode: code,
-		classes: classNames(classes)}
-	ferr := out.final(res, mainLog)
-	info := reportInfo(cfg, cfg.Host, cfg.Users, cfg.SpawnRate, cfg.RunTime, res.classes)
-	if err := writeHTMLReport(cfg, snap, report, info, mainLog); err != nil && ferr == nil {
-		ferr = err
-	}
-	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
-	out.finalTables(res)
-	scLog := locustlog.Named(logger, "loadgen.selfcheck")
-	if report.Valid {
-		scLog.Info().Msg(report.Summary())
-	} else {
-		scLog.Warn().Msg(report.Summary())
-	}
-	if ferr != nil {
-		return fmt.Errorf("write results: %w", ferr)
-	}
-	if err := out.json(res); err != nil {
-		return fmt.Errorf("write json: %w", err)
+	names := classNames(classes)
+	info := reportInfo(cfg, cfg.Host, cfg.Users, cfg.SpawnRate, cfg.RunTime, names)
+	code, err := finish(cfg, st, mon, out, info, names, startTime, endTime, logger, true)
+	if err != nil {
+		return err
 	}
 	if code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// finish writes the outputs of a test that ran from start to end, once the
+// session's tick loop has ended: the CSV files, the --html report, the final
+// tables, with logSelfCheck the self-check summary, then the --json document.
+// It returns the exit code the results call for (cfg.ExitCodeOnError if any
+// request failed or a user raised) and the first error writing them.
+func finish(cfg *config.Config, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info report.Info,
+	classes []string, start, end time.Time, logger zerolog.Logger, logSelfCheck bool) (int, error) {
+	mainLog := locustlog.Named(logger, "locust.main")
+	snap := st.Tick(end, 0)
+	check := mon.Report()
+	code := 0
+	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
+		code = cfg.ExitCodeOnError
+	}
+	res := &result{cfg: cfg, snap: snap, selfCheck: check, start: start, end: end, exitCode: code, classes: classes}
+	ferr := out.final(res)
+	if err := writeHTMLReport(cfg, snap, check, info, mainLog); err != nil && ferr == nil {
+		ferr = err
+	}
+	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
+	out.finalTables(res)
+	if logSelfCheck {
+		scLog := locustlog.Named(logger, "loadgen.selfcheck")
+		if check.Valid {
+			scLog.Info().Msg(check.Summary())
+		} else {
+			scLog.Warn().Msg(check.Summary())
+		}
+	}
+	if ferr != nil {
+		return code, fmt.Errorf("write results: %w", ferr)
+	}
+	if err := out.json(res); err != nil {
+		return code, fmt.Errorf("write json: %w", err)
+	}
+	return code, nil
 }
 
 // warnNoTasks logs Locust's warning for each class without tasks.

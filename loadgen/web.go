@@ -194,24 +194,9 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	}
 	endTime := time.Now()
 
-	snap := st.Tick(endTime, 0)
-	sc := mon.Report()
-	code := 0
-	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
-		code = cfg.ExitCodeOnError
-	}
-	res := &result{cfg: cfg, snap: snap, selfCheck: sc, start: startTime, end: endTime, exitCode: code, classes: classNames}
-	ferr := out.final(res, mainLog)
-	if err := writeHTMLReport(cfg, snap, sc, info(), mainLog); err != nil && ferr == nil {
-		ferr = err
-	}
-	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
-	out.finalTables(res)
-	if ferr != nil {
-		return fmt.Errorf("write results: %w", ferr)
-	}
-	if err := out.json(res); err != nil {
-		return fmt.Errorf("write json: %w", err)
+	code, err := finish(cfg, st, mon, out, info(), classNames, startTime, endTime, logger, false)
+	if err != nil {
+		return err
 	}
 	if serveErr != nil {
 		return serveErr

@@ -11,6 +11,7 @@ package predict
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -46,14 +47,18 @@ func ParseBody(body []byte) ([]float64, error) {
 	if len(trimmed) == 0 {
 		return nil, badRequest("empty body: expected a JSON array of numbers")
 	}
-	if !json.Valid(trimmed) {
+	// One pass: Unmarshal checks the whole body is valid JSON before decoding
+	// (a *json.SyntaxError otherwise), so no separate json.Valid scan.
+	var raw []json.RawMessage
+	err := json.Unmarshal(trimmed, &raw)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
 		return nil, badRequest("malformed JSON: expected a JSON array of numbers")
 	}
-	if trimmed[0] != '[' {
+	if trimmed[0] != '[' { // valid JSON of another kind (null decodes without error)
 		return nil, unprocessable("body must be a JSON array of numbers, got %s", jsonKind(trimmed[0]))
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(trimmed, &raw); err != nil {
+	if err != nil {
 		return nil, badRequest("malformed JSON: %v", err)
 	}
 	if len(raw) == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -114,8 +115,8 @@ func loadClasses(cfg *config.Config, log zerolog.Logger) ([]users.Class, error) 
 // connBudget is the number of connections kept open before users park idle
 // ones: the file descriptor limit minus a reserve.
 func connBudget() int64 {
-	var lim syscallRlimit
-	if getNofile(&lim) != nil || lim.Cur == 0 {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil || lim.Cur == 0 {
 		return 0
 	}
 	return max(int64(lim.Cur)*9/10-64, 64)

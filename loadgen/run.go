@@ -124,9 +124,7 @@ func connBudget() int64 {
 
 func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class, logger zerolog.Logger, errw io.Writer, stdout io.Writer) error {
 	mainLog := locustlog.Named(logger, "locust.main")
-	st := stats.New(time.Now)
-	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) })
-
+	st, mon, opts := newTest(cfg, classes, logger)
 	out, err := openOutputs(cfg, errw, stdout)
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
@@ -134,12 +132,8 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 	}
 
 	limit := make(chan struct{})
-	sess := session.New(session.Options{
-		Classes: classes, StopTimeout: cfg.StopTimeout, ResetStats: cfg.ResetStats,
-		Stats: st, Monitor: mon, Log: logger, Seed: uint64(time.Now().UnixNano()),
-		ConnBudget:  connBudget(),
-		OnTimeLimit: func() { close(limit) },
-	})
+	opts.OnTimeLimit = func() { close(limit) }
+	sess := session.New(opts)
 
 	if cfg.RunTime > 0 {
 		mainLog.Info().Msgf("Run time limit set to %d seconds", int64(cfg.RunTime/time.Second))
@@ -195,6 +189,18 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// newTest returns the statistics and self-check monitor of a headless or web
+// run, and the session options that use them (OnTimeLimit left to the caller).
+func newTest(cfg *config.Config, classes []users.Class, logger zerolog.Logger) (*stats.Stats, *selfcheck.Monitor, session.Options) {
+	st := stats.New(time.Now)
+	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) })
+	return st, mon, session.Options{
+		Classes: classes, StopTimeout: cfg.StopTimeout, ResetStats: cfg.ResetStats,
+		Stats: st, Monitor: mon, Log: logger, Seed: uint64(time.Now().UnixNano()),
+		ConnBudget: connBudget(),
+	}
 }
 
 // finish writes the outputs of a test that ran from start to end, once the

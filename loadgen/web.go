@@ -59,9 +59,7 @@ func (w *webSession) settings() (users int, rate float64, host string, runTime t
 // The final outputs (CSV, --html, tables, --json) are written at exit.
 func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logger zerolog.Logger, errw io.Writer, stdout io.Writer) error {
 	mainLog := locustlog.Named(logger, "locust.main")
-	st := stats.New(time.Now)
-	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) })
-
+	st, mon, opts := newTest(cfg, classes, logger)
 	out, err := openOutputs(cfg, errw, stdout)
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
@@ -83,23 +81,19 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	var timersMu sync.Mutex
 	var autoquitTimer *time.Timer
 	ws := &webSession{users: cfg.Users, rate: cfg.SpawnRate, host: cfg.Host, runTime: cfg.RunTime}
-	ws.Session = session.New(session.Options{
-		Classes: classes, StopTimeout: cfg.StopTimeout, ResetStats: cfg.ResetStats,
-		Stats: st, Monitor: mon, Log: logger, Seed: uint64(time.Now().UnixNano()),
-		ConnBudget: connBudget(),
-		OnTimeLimit: func() {
-			mainLog.Info().Msg("--run-time limit reached, stopping test")
-			ws.Stop()
-			if cfg.Autostart && cfg.Autoquit >= 0 {
-				timersMu.Lock()
-				autoquitTimer = time.AfterFunc(time.Duration(cfg.Autoquit)*time.Second, func() {
-					mainLog.Info().Msg("--autoquit time reached, shutting down")
-					quitOnce.Do(func() { close(quit) })
-				})
-				timersMu.Unlock()
-			}
-		},
-	})
+	opts.OnTimeLimit = func() {
+		mainLog.Info().Msg("--run-time limit reached, stopping test")
+		ws.Stop()
+		if cfg.Autostart && cfg.Autoquit >= 0 {
+			timersMu.Lock()
+			autoquitTimer = time.AfterFunc(time.Duration(cfg.Autoquit)*time.Second, func() {
+				mainLog.Info().Msg("--autoquit time reached, shutting down")
+				quitOnce.Do(func() { close(quit) })
+			})
+			timersMu.Unlock()
+		}
+	}
+	ws.Session = session.New(opts)
 
 	classNames := classNames(classes)
 	info := func() report.Info {

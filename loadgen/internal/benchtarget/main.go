@@ -1,8 +1,8 @@
 // Command benchtarget is the loopback HTTP server loadgen's benchmark
 // (loadgen/bench.sh) measures against: GET/POST on any path answers at once
 // with a small JSON body; /delay/<ms> answers after that many milliseconds
-// (a timer, no CPU); /status/<code> answers with that status. It is a tool for
-// the benchmark only, not part of the product.
+// (a precise timer, no CPU: see delay.go); /status/<code> answers with that
+// status. It is a tool for the benchmark only, not part of the product.
 package main
 
 import (
@@ -33,13 +33,14 @@ func run(args []string) error {
 		return err
 	}
 	body := []byte(`{"detail": 0.5}`)
+	delay := newDelayer()
 	srv := &fasthttp.Server{
 		Handler: func(c *fasthttp.RequestCtx) {
 			p := string(c.Path())
 			switch {
 			case strings.HasPrefix(p, "/delay/"):
 				ms, _ := strconv.Atoi(strings.TrimPrefix(p, "/delay/"))
-				time.Sleep(time.Duration(ms) * time.Millisecond)
+				delay.Sleep(time.Duration(ms) * time.Millisecond)
 			case strings.HasPrefix(p, "/status/"):
 				code, _ := strconv.Atoi(strings.TrimPrefix(p, "/status/"))
 				c.SetStatusCode(code)

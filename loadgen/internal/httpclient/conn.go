@@ -140,7 +140,11 @@ func (c *Conn) dial(ctx context.Context) error {
 			d.Control = bindNoPort
 		}
 	}
-	nc, err := d.DialContext(ctx, "tcp", c.t.Addr)
+	dial := d.DialContext
+	if c.t.Dial != nil {
+		dial = c.t.Dial
+	}
+	nc, err := dial(ctx, "tcp", c.t.Addr)
 	if err != nil {
 		return err
 	}
@@ -227,6 +231,18 @@ func (c *Conn) Park(wait time.Duration) {
 		c.drop()
 		c.closeOthers()
 	}
+}
+
+// Connect dials the connection if there is none, so that the next Do
+// starts by writing its request. Like k6's http_req_connecting, connection
+// set-up is kept out of a request's response time; the time from the
+// request's intended start still includes it. Call it from the goroutine
+// that calls Do.
+func (c *Conn) Connect(ctx context.Context) error {
+	if c.c != nil {
+		return nil
+	}
+	return c.dial(ctx)
 }
 
 // Close closes the connection. Call it from the goroutine that calls Do.

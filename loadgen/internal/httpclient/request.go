@@ -11,6 +11,7 @@ package httpclient
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,9 @@ type Target struct {
 	TLS bool
 	// ServerName is the host name for TLS and the Host header's host part.
 	ServerName string
+	// Dial, when set, opens connections instead of a net.Dialer (tests use
+	// it to make connection set-up slow); nil in normal use.
+	Dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	hostHeader string
 	pathPrefix string
 	loopback   net.IP // the target's address when it is a literal 127.x.x.x

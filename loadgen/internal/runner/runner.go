@@ -335,11 +335,11 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 		if u.killed.Load() || u.stopping.Load() {
 			return
 		}
-		start := time.Now()
+		begin := time.Now()
 		if r.opts.Lag != nil {
-			lag := start.Sub(intended)
+			lag := begin.Sub(intended)
 			if ready.After(intended) {
-				lag = start.Sub(ready)
+				lag = begin.Sub(ready)
 			}
 			r.opts.Lag(lag)
 		}
@@ -351,7 +351,16 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 			}
 		} else {
 			t := u.cl.picker[u.rnd.IntN(len(u.cl.picker))]
-			resp, err := u.conn.Do(ctx, t.req)
+			// The response time runs from just before the request is
+			// written: a connection set-up comes first and is not in it
+			// (a failed one is, as the request's time).
+			start := begin
+			err := u.conn.Connect(ctx)
+			var resp httpclient.Response
+			if err == nil {
+				start = time.Now()
+				resp, err = u.conn.Do(ctx, t.req)
+			}
 			elapsed := time.Since(start)
 			if u.killed.Load() {
 				return // abandoned in flight: not recorded, as Locust's greenlet kill

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -196,5 +198,79 @@ func TestNoTasksExceptionHasTraceback(t *testing.T) {
 	if len(exc) != 1 || exc[0].Message != c.NoTasksMessage() || exc[0].Traceback != users.NoTasksTraceback ||
 		!strings.Contains(exc[0].Traceback, "in get_next_task\n    raise Exception(\n") {
 		t.Fatalf("exceptions %+v", exc)
+	}
+}
+
+// A response time starts when the request is written: the connection
+// set-up before it (here made to take 300 ms) is not in it, but it is in
+// the time from the intended start. Only lower bounds are asserted.
+func TestConnectOutsideResponseTime(t *testing.T) {
+	const setup = 300 * time.Millisecond
+	done := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		done <- struct{}{}
+	}))
+	defer srv.Close()
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	tg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		time.Sleep(setup)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
+	c.Wait.Kind = wait.ConstantPacing
+	c.Wait.A = 3600
+	st := stats.New(time.Now)
+	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.Nop(), StopTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(1, 1)
+	<-done
+	r.Stop()
+	snap := st.Snapshot()
+	if snap.Total.NumRequests != 1 || snap.IntendedTotal.NumRequests != 1 {
+		t.Fatalf("recorded %d requests (%d from the intended start), want 1", snap.Total.NumRequests, snap.IntendedTotal.NumRequests)
+	}
+	rt, it := snap.Total.MaxResponseTime, snap.IntendedTotal.MaxResponseTime
+	if it < setup || it-rt < setup {
+		t.Fatalf("response time %v, from the intended start %v: want the %v connect in the second only", rt, it, setup)
+	}
+}
+
+// A connect that fails is a failed request, timed from its start.
+func TestConnectFailureRecorded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	srv.Close() // nothing listens there now
+	failed := make(chan struct{})
+	var once sync.Once
+	tg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		time.Sleep(20 * time.Millisecond)
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			once.Do(func() { close(failed) })
+		}
+		return c, err
+	}
+	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
+	c.Wait.Kind = wait.ConstantPacing
+	c.Wait.A = 3600
+	st := stats.New(time.Now)
+	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.Nop(), StopTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(1, 1)
+	<-failed
+	r.Stop()
+	snap := st.Snapshot()
+	if snap.Total.NumFailures != 1 || len(snap.Failures) != 1 ||
+		snap.Failures[0].Error != "ConnectionRefusedError(111, 'Connection refused')" {
+		t.Fatalf("failures %+v (%d failed requests)", snap.Failures, snap.Total.NumFailures)
+	}
+	if snap.Total.MaxResponseTime < 20*time.Millisecond {
+		t.Fatalf("failed connect recorded with %v, want the time it took", snap.Total.MaxResponseTime)
 	}
 }

@@ -195,7 +195,8 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 // run, and the session options that use them (OnTimeLimit left to the caller).
 func newTest(cfg *config.Config, classes []users.Class, logger zerolog.Logger) (*stats.Stats, *selfcheck.Monitor, session.Options) {
 	st := stats.New(time.Now)
-	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) })
+	mon := selfcheck.New(time.Now(), nil, func(msg string) { logger.Warn().Msg(msg) },
+		func(msg string) { logger.Info().Msg(msg) })
 	return st, mon, session.Options{
 		Classes: classes, StopTimeout: cfg.StopTimeout, ResetStats: cfg.ResetStats,
 		Stats: st, Monitor: mon, Log: logger, Seed: uint64(time.Now().UnixNano()),

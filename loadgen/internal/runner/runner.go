@@ -38,8 +38,10 @@ type Options struct {
 	StopTimeout time.Duration
 	// Log is the "locust.runners" logger.
 	Log zerolog.Logger
-	// Lag, when set, receives each request's generator-caused schedule lag.
-	Lag func(time.Duration)
+	// Lag, when set, receives each request's generator-caused lag: for a
+	// user's first task (first is true), how late it started after the
+	// user's spawn time; for later tasks, how late after their wait ended.
+	Lag func(d time.Duration, first bool)
 	// OnSpawned, when set, runs each time a ramp has completed.
 	OnSpawned func()
 	// Seed seeds the per-user random generators (task choice, between waits).
@@ -316,6 +318,7 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 	defer u.conn.Close()
 	var timer *time.Timer
 	ready := intended
+	first := true
 	loggedNoTask := false
 	for {
 		if d := time.Until(intended); d > 0 {
@@ -341,8 +344,9 @@ func (r *Runner) runUser(ctx context.Context, u *user, intended time.Time) {
 			if ready.After(intended) {
 				lag = begin.Sub(ready)
 			}
-			r.opts.Lag(lag)
+			r.opts.Lag(lag, first)
 		}
+		first = false
 		if u.cl.noTask != "" {
 			r.opts.Stats.RecordException(u.cl.noTask, users.NoTasksTraceback)
 			if !loggedNoTask {

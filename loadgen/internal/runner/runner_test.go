@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -272,5 +273,36 @@ func TestConnectFailureRecorded(t *testing.T) {
 	}
 	if snap.Total.MaxResponseTime < 20*time.Millisecond {
 		t.Fatalf("failed connect recorded with %v, want the time it took", snap.Total.MaxResponseTime)
+	}
+}
+
+// A user's first request reports its lag as a start lag (first), every
+// later one as schedule lag.
+func TestLagMarksFirstRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	tg, _ := httpclient.ParseTarget(srv.URL)
+	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
+	c.Wait.Kind = wait.ConstantPacing
+	c.Wait.A = 0.001
+	firsts := make(chan bool, 100)
+	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: stats.New(time.Now), Log: zerolog.Nop(),
+		Lag: func(_ time.Duration, first bool) {
+			select {
+			case firsts <- first:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start(1, 1)
+	var got []bool
+	for range 6 {
+		got = append(got, <-firsts)
+	}
+	r.Stop()
+	if want := []bool{true, false, false, false, false, false}; !slices.Equal(got, want) {
+		t.Fatalf("first flags %v, want %v", got, want)
 	}
 }

@@ -119,7 +119,7 @@ func (s *Session) Start(users int, spawnRate float64, host string, runTime time.
 	return nil
 }
 
-func (s *Session) lagFunc() func(time.Duration) {
+func (s *Session) lagFunc() func(time.Duration, bool) {
 	if s.opts.Monitor == nil {
 		return nil
 	}

@@ -59,7 +59,7 @@ func TestLifeCycle(t *testing.T) {
 func TestLoopTicksEverySecond(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := stats.New(time.Now)
-		mon := selfcheck.New(time.Now(), func() (time.Duration, error) { return 0, nil }, nil)
+		mon := selfcheck.New(time.Now(), func() (time.Duration, error) { return 0, nil }, nil, nil)
 		s := New(Options{Classes: []users.Class{{Name: "U", Weight: 1}}, Stats: st, Monitor: mon, Log: zerolog.Nop()})
 		ctx, cancel := context.WithCancel(context.Background())
 		start := time.Now()

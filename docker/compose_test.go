@@ -56,14 +56,14 @@ var wantServices = map[string]service{
 		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
 	"sync-scoring": {port: 5001, sub: "scoring", dependsOn: []string{"redis", "sync-model"}, flags: map[string]string{
 		"--style": "blocking", "--framework": "echo", "--route": "sync", "--addr": "0.0.0.0:5001",
-		"--model-url": "http://sync-model:5000", "--feature-store": "redis://redis:6379",
+		"--model-url": "http://sync-model:5000", "--feature-store": "redis://redis:6379", "--seed-features": "",
 		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
 	"async-model": {port: 8000, sub: "model", flags: map[string]string{
 		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8000",
 		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
 	"async-scoring": {port: 8001, sub: "scoring", dependsOn: []string{"redis", "async-model"}, flags: map[string]string{
 		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8001",
-		"--model-url": "http://async-model:8000", "--feature-store": "redis://redis:6379",
+		"--model-url": "http://async-model:8000", "--feature-store": "redis://redis:6379", "--seed-features": "",
 		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
 }
 

@@ -120,6 +120,13 @@ func TestComposeCommandsRun(t *testing.T) {
 			t.Errorf("%s: POST %s: %d %s, want 200 {\"detail\": number}", name, url, resp.StatusCode, body)
 		}
 	}
+	// Redis starts empty; the scoring services' --seed-features filled it.
+	if haveCommand("redis-server") && haveCommand("redis-cli") {
+		out, err := exec.Command("redis-cli", "-p", hostPort["redis"], "GET", "features:5.1,3.5,1.4,0.2").Output()
+		if err != nil || !strings.Contains(string(out), "sepal_ratio") {
+			t.Errorf("redis GET features:5.1,3.5,1.4,0.2 = %q, %v; want the seeded vector", out, err)
+		}
+	}
 	if t.Failed() {
 		return
 	}

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"predictlab/targets/internal/featurestore"
 )
 
 // freePorts returns n ports that were free a moment ago.
@@ -183,5 +187,40 @@ func TestUsageErrors(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"scoring", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--model-url") {
 		t.Errorf("scoring --help: %v, output %q", err, out.String())
+	}
+}
+
+// scoring --seed-features writes the sample vectors into an empty store before
+// it listens, and refuses to start when the store cannot be reached.
+func TestScoringSeedFeatures(t *testing.T) {
+	m := miniredis.RunT(t) // empty, like a fresh Redis
+	c, err := featurestore.NewClient(featurestore.ClientConfig{URL: "redis://" + m.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	port := freePorts(t, 1)[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- run(ctx, []string{"scoring", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--feature-store", "redis://" + m.Addr(),
+			"--seed-features", "--log-level", "warn"}, io.Discard, io.Discard)
+	}()
+	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/healthcheck", port), runErr)
+	for k, v := range featurestore.SeedData() {
+		if got, err := c.Features(context.Background(), k); err != nil || string(got) != v {
+			t.Errorf("after --seed-features, %s = %q, %v; want %q", k, got, err, v)
+		}
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("scoring: %v", err)
+	}
+
+	dead := freePorts(t, 1)[0]
+	err = run(context.Background(), []string{"scoring", "--addr", "127.0.0.1:0", "--seed-features",
+		"--feature-store", fmt.Sprintf("redis://127.0.0.1:%d", dead), "--store-timeout", "200ms"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "seed features") {
+		t.Fatalf("scoring --seed-features with no store: %v, want a seed error", err)
 	}
 }

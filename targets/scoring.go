@@ -7,8 +7,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"predictlab/targets/internal/featurestore"
 	"predictlab/targets/internal/service"
 )
 
@@ -20,6 +22,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		modelURL, storeURL         string
 		fanout                     int
 		modelTimeout, storeTimeout time.Duration
+		seedFeatures               bool
 	)
 	cf.register(fs)
 	fs.StringVar(&modelURL, "model-url", "", "model service base URL; POSTs go to <url>/api/v1/ml/<route>/predict (default: http://127.0.0.1:5000 for sync, :8000 for async)")
@@ -27,6 +30,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&fanout, "fanout", 2, "model calls per request")
 	fs.DurationVar(&modelTimeout, "model-timeout", 5*time.Second, "timeout of one model call (then 504)")
 	fs.DurationVar(&storeTimeout, "store-timeout", time.Second, "timeout of one feature-store call (then 504)")
+	fs.BoolVar(&seedFeatures, "seed-features", false, "at start, write the sample feature vectors the embedded store holds into the feature store, keeping keys it already has (for an empty Redis, e.g. docker-compose's)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
 			return nil
@@ -54,6 +58,11 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return &usageError{err}
 	}
+	if seedFeatures {
+		if err := seedStore(ctx, storeURL, storeTimeout, log); err != nil {
+			return err
+		}
+	}
 	ln, err := listen("scoring service", cm.Addr)
 	if err != nil {
 		return err
@@ -63,4 +72,22 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	return serveOne(ctx, inst, log)
+}
+
+// seedStore writes featurestore.SeedData into the store at url (keys it
+// already holds are kept).
+func seedStore(ctx context.Context, url string, timeout time.Duration, log zerolog.Logger) error {
+	c, err := featurestore.NewClient(featurestore.ClientConfig{URL: url, Timeout: timeout, PoolSize: 1})
+	if err != nil {
+		return &usageError{err}
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*timeout)
+	defer cancel()
+	n, err := c.Seed(ctx, featurestore.SeedData())
+	if err != nil {
+		return fmt.Errorf("feature store %s: %w", url, err)
+	}
+	log.Info().Str("feature_store", url).Int("written", n).Int("kept", len(featurestore.SeedData())-n).Msg("feature vectors seeded")
+	return nil
 }

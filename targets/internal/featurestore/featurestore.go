@@ -112,6 +112,23 @@ func (c *Client) Features(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
+// Seed writes each key of data that the store does not hold yet (SETNX, so
+// features already there are kept) and returns how many it wrote. A real
+// Redis starts empty; this gives it the vectors an embedded store starts with.
+func (c *Client) Seed(ctx context.Context, data map[string]string) (int, error) {
+	added := 0
+	for k, v := range data {
+		ok, err := c.rdb.SetNX(ctx, k, v, 0).Result()
+		if err != nil {
+			return added, fmt.Errorf("seed features: %w", err)
+		}
+		if ok {
+			added++
+		}
+	}
+	return added, nil
+}
+
 // Close closes the client's connections.
 func (c *Client) Close() error { return c.rdb.Close() }
 

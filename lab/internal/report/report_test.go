@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -172,6 +173,23 @@ func TestConclusionFollowsNumbers(t *testing.T) {
 	Analyze(r)
 	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged 1 experiment run(s) not valid and flagged 1 second(s)") {
 		t.Errorf("conclusion ignores the generator flag:\n%s", c)
+	}
+}
+
+// A start lag (users' first requests late when many spawn at once) is shown
+// per experiment but leaves the verdict valid.
+func TestMarkdownShowsStartLag(t *testing.T) {
+	r := fixture()
+	r.Targets[0].Experiments[0].SelfCheck = &experiment.SelfCheck{Valid: true, MaxStartLagMS: 21.5,
+		Timeline: []experiment.Tick{{Timestamp: 1, Users: 500, MaxLagMS: 3, MaxStartLagMS: 21.5}}}
+	Analyze(r)
+	md := Markdown(r)
+	want := fmt.Sprintf("  - experiment %d: users' first requests left up to 21.5 ms after their spawn", r.Targets[0].Experiments[0].Number)
+	if !strings.Contains(md, want) {
+		t.Errorf("summary lacks %q", want)
+	}
+	if !r.Targets[0].Analysis.GeneratorValid || len(r.Targets[0].Analysis.GeneratorFlags) != 0 {
+		t.Errorf("a start lag alone changed the verdict: %+v", r.Targets[0].Analysis)
 	}
 }
 

@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,9 +40,16 @@ type Config struct {
 	List            bool          `json:"-"`
 	Version         bool          `json:"-"`
 	LogLevel        string        `json:"loglevel"`
-	JSON            bool          `json:"json,omitempty"`
-	ScenarioFile    string        `json:"locustfile,omitempty"`
-	UserClasses     []string      `json:"user_classes"`
+	LogFile         string        `json:"logfile,omitempty"`
+	// Tags and ExcludeTags filter the tasks of the user classes (-T, -E);
+	// empty means no filter, as in Locust.
+	Tags        []string `json:"tags,omitempty"`
+	ExcludeTags []string `json:"exclude_tags,omitempty"`
+	// ConfigFiles are the config files that were read, lowest precedence first.
+	ConfigFiles  []string `json:"config_files,omitempty"`
+	JSON         bool     `json:"json,omitempty"`
+	ScenarioFile string   `json:"locustfile,omitempty"`
+	UserClasses  []string `json:"user_classes"`
 
 	// Web UI and HTML report options; carried for the report/webui packages.
 	HTMLFile  string `json:"html_file,omitempty"`
@@ -53,6 +64,10 @@ type Config struct {
 	SpawnRateSet bool `json:"-"`
 	// Deprecations are warnings to log at startup (e.g. --hatch-rate).
 	Deprecations []string `json:"-"`
+
+	// origin says where a flag's value came from when not the command line
+	// ("LOCUST_USERS", "locust.conf:3: users"), for Validate's errors.
+	origin map[string]string
 }
 
 // Default returns the configuration with Locust's defaults.
@@ -93,17 +108,27 @@ func EnvName(flag string) string {
 	return "LOCUST_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// ParseEnv is Parse with Locust's environment variables: a flag not given on
-// the command line takes the value of its LOCUST_* variable (EnvName) when
-// getenv returns a non-empty one. getenv may be nil (no environment).
+// ParseEnv is Parse with Locust's other sources of settings, as
+// configargparse combines them: for each flag the command line wins, then its
+// LOCUST_* environment variable (EnvName), then the config files: --config
+// FILE, then ./locust.conf, then ~/.locust.conf. A boolean set to false in
+// the environment or a file sets nothing, so a lower source can still set it
+// (as in Locust, which has no way to unset --headless). getenv may be nil: no
+// environment and no ./locust.conf or ~/.locust.conf (--config is still read).
+// ~ is $HOME as getenv returns it; ./locust.conf is relative to the working
+// directory. Values from the environment and files are checked as the same
+// flag on the command line; a bad one names its variable or file and line.
 func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Config, error) {
 	c := Default()
 	fs := pflag.NewFlagSet("loadgen", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
-	var runTime, stopTimeout string
+	var runTime, stopTimeout, configFile string
 	var hatchRate float64
+	tags := &tagsValue{p: &c.Tags}
+	excludeTags := &tagsValue{p: &c.ExcludeTags}
 	fs.StringVarP(&c.ScenarioFile, "locustfile", "f", "", "scenario file (YAML) defining user classes")
+	fs.StringVar(&configFile, "config", "", "config file of key = value lines, e.g. users = 10 (also read: ./locust.conf, ~/.locust.conf)")
 	fs.StringVarP(&c.Host, "host", "H", "", "host to load test, e.g. http://127.0.0.1:8001")
 	fs.IntVarP(&c.Users, "users", "u", c.Users, "peak number of concurrent users")
 	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", c.SpawnRate, "users started per second")
@@ -111,6 +136,8 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	_ = fs.MarkHidden("hatch-rate")
 	fs.StringVarP(&runTime, "run-time", "t", "", "stop after this long, e.g. 300s, 20m, 1h30m")
 	fs.BoolVar(&c.Headless, "headless", false, "run without the web UI and start at once")
+	fs.VarP(tags, "tags", "T", "run only the tasks tagged with any of these tags (space-separated)")
+	fs.VarP(excludeTags, "exclude-tags", "E", "leave out the tasks tagged with any of these tags (space-separated)")
 	fs.StringVar(&c.CSVPrefix, "csv", "", "write stats to PREFIX_stats.csv, PREFIX_stats_history.csv, ...")
 	fs.BoolVar(&c.CSVFullHistory, "csv-full-history", false, "write every entry to the stats history CSV")
 	fs.StringVarP(&stopTimeout, "stop-timeout", "s", "", "let users finish their task for up to this long when stopping")
@@ -120,6 +147,7 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.BoolVar(&c.ResetStats, "reset-stats", false, "reset stats once spawning has completed")
 	fs.BoolVarP(&c.List, "list", "l", false, "list the available user classes and exit")
 	fs.StringVarP(&c.LogLevel, "loglevel", "L", c.LogLevel, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+	fs.StringVar(&c.LogFile, "logfile", "", "append log lines to this file instead of stderr (stats tables stay on stderr)")
 	fs.BoolVar(&c.JSON, "json", false, "print the final stats as JSON on stdout")
 	fs.StringVar(&c.HTMLFile, "html", "", "write an HTML report to this file at the end")
 	fs.StringVar(&c.WebHost, "web-host", "", "web UI interface to bind (default 127.0.0.1; '*' for all interfaces)")
@@ -130,6 +158,7 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.BoolVarP(&c.Version, "version", "V", false, "print the version and exit")
 	fs.Usage = func() {}
 
+	args, given := takeTagArgs(fs, args)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(help, "Usage: loadgen [OPTIONS] [UserClass ...]\n\nOptions:\n%s\n%s", fs.FlagUsages(), helpEpilogue)
@@ -137,22 +166,69 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 		}
 		return nil, fmt.Errorf("parse flags: %s", oneLine(err.Error()))
 	}
+
+	// Lower sources fill only the flags no higher source set.
+	set := map[string]bool{}
+	c.origin = map[string]string{}
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
+	for name, list := range given {
+		fs.Lookup(name).Value.(*tagsValue).setList(list)
+		fs.Lookup(name).Changed = true
+		set[name] = true
+	}
 	if getenv != nil {
-		var envErr error
-		fs.VisitAll(func(f *pflag.Flag) {
-			if f.Changed || envErr != nil || f.Name == "help" {
-				return
+		for _, f := range flagList(fs) {
+			if set[f.Name] || f.Name == "config" {
+				continue
 			}
-			if v := getenv(EnvName(f.Name)); v != "" {
-				if err := fs.Set(f.Name, v); err != nil {
-					envErr = fmt.Errorf("parse %s=%q: %s", EnvName(f.Name), v, oneLine(err.Error()))
-				}
+			v := getenv(EnvName(f.Name))
+			if v == "" {
+				continue
 			}
-		})
-		if envErr != nil {
-			return nil, envErr
+			_, isTags := f.Value.(*tagsValue) // configargparse makes lists for nargs flags only
+			applied, err := apply(fs, f, v, nil, isTags && strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"))
+			if err != nil {
+				return nil, fmt.Errorf("parse %s=%q: %s", EnvName(f.Name), v, err)
+			}
+			if applied {
+				set[f.Name], c.origin[f.Name] = true, EnvName(f.Name)
+			}
 		}
 	}
+	files, err := configFiles(configFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(files) - 1; i >= 0; i-- { // highest precedence first
+		settings, err := readConfigFile(files[i])
+		if err != nil {
+			return nil, err
+		}
+		inFile := map[string]bool{}
+		for _, st := range settings {
+			name := strings.TrimPrefix(st.Key, "--")
+			f := fs.Lookup(name)
+			if f == nil || name == "help" || name == "" || strings.HasPrefix(st.Key, "-") && !strings.HasPrefix(st.Key, "--") {
+				return nil, &FileError{File: files[i], Line: st.Line, Msg: fmt.Sprintf("unknown key %q (keys are long option names without dashes, e.g. spawn-rate)", st.Key)}
+			}
+			if set[name] || name == "config" {
+				continue
+			}
+			applied, err := apply(fs, f, st.Value, st.List, st.IsList)
+			if err != nil {
+				return nil, &FileError{File: files[i], Line: st.Line, Msg: fmt.Sprintf("%s = %s: %s", st.Key, quoteSetting(st), err)}
+			}
+			if applied {
+				inFile[name] = true
+				c.origin[name] = fmt.Sprintf("%s:%d: %s", files[i], st.Line, st.Key)
+			}
+		}
+		for name := range inFile {
+			set[name] = true
+		}
+	}
+	c.ConfigFiles = files
+
 	c.UserClasses = fs.Args()
 	if c.UserClasses == nil {
 		c.UserClasses = []string{}
@@ -182,28 +258,187 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	return &c, nil
 }
 
-// Validate reports the first inconsistency in c as a one-line error.
+// flagList returns the flags of fs in definition order.
+func flagList(fs *pflag.FlagSet) []*pflag.Flag {
+	var out []*pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) { out = append(out, f) })
+	return out
+}
+
+// apply sets flag f from an environment variable or config file value, as
+// configargparse turns one into command-line arguments. A boolean takes
+// true/yes/1 (set) or false/no/0 (nothing set: applied is false); the tags
+// flags take a list or one value; other flags take one value, parsed as on
+// the command line.
+func apply(fs *pflag.FlagSet, f *pflag.Flag, value string, list []string, isList bool) (applied bool, err error) {
+	if tv, ok := f.Value.(*tagsValue); ok {
+		if isList {
+			if list == nil {
+				list = parseList(value)
+			}
+			tv.setList(list)
+		} else {
+			tv.setList([]string{value})
+		}
+		f.Changed = true
+		return true, nil
+	}
+	if f.Value.Type() == "bool" {
+		switch strings.ToLower(value) {
+		case "true", "yes", "1":
+			return true, fs.Set(f.Name, "true")
+		case "false", "no", "0":
+			return false, nil
+		}
+		return false, fmt.Errorf("unexpected value %q: expecting 'true', 'false', 'yes', 'no', '1' or '0'", value)
+	}
+	if isList {
+		return false, fmt.Errorf("%s can't be set to a list", f.Name)
+	}
+	if err := fs.Set(f.Name, value); err != nil {
+		return false, errors.New(oneLine(err.Error()))
+	}
+	if f.Name == "run-time" || f.Name == "stop-timeout" {
+		if _, err := ParseTimespan(value); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func quoteSetting(st Setting) string {
+	if st.IsList {
+		return st.Value
+	}
+	return strconv.Quote(st.Value)
+}
+
+// configFiles lists the config files to read, lowest precedence first:
+// ~/.locust.conf and ./locust.conf when they exist (and getenv is not nil),
+// then the --config file, which must exist.
+func configFiles(explicit string, getenv func(string) string) ([]string, error) {
+	var out []string
+	if getenv != nil {
+		home := getenv("HOME")
+		for _, p := range []string{filepath.Join(home, ".locust.conf"), "locust.conf"} {
+			if p == ".locust.conf" && home == "" {
+				continue
+			}
+			if _, err := os.Stat(p); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	if explicit != "" {
+		if strings.HasPrefix(explicit, "~/") && getenv != nil && getenv("HOME") != "" {
+			explicit = filepath.Join(getenv("HOME"), explicit[2:])
+		}
+		out = append(out, explicit)
+	}
+	return out, nil
+}
+
+func readConfigFile(path string) ([]Setting, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	return ParseFile(path, data)
+}
+
+// tagsValue is the value of -T/--tags and -E/--exclude-tags: a list of tags,
+// Locust's nargs="*" (see takeTagArgs).
+type tagsValue struct{ p *[]string }
+
+func (v *tagsValue) String() string { return strings.Join(*v.p, " ") }
+
+// Set is used for --tags=TAG and -TTAG: one tag.
+func (v *tagsValue) Set(s string) error { v.setList([]string{s}); return nil }
+
+func (v *tagsValue) Type() string { return "TAG ..." }
+
+func (v *tagsValue) setList(l []string) { *v.p = append([]string{}, l...) }
+
+// negativeNumberRe is argparse's _negative_number_matcher.
+var negativeNumberRe = regexp.MustCompile(`^-\d+$|^-\d*\.\d+$`)
+
+// takeTagArgs removes -T/--tags and -E/--exclude-tags from args together
+// with the values that follow them, as argparse's nargs="*" takes them: every
+// following argument up to the next one that looks like an option (so
+// "-T a b ApiUser" makes ApiUser a tag, as in Locust). --tags=x and -Tx give
+// one tag and are left to pflag. The last occurrence of a flag wins.
+func takeTagArgs(fs *pflag.FlagSet, args []string) (rest []string, given map[string][]string) {
+	given = map[string][]string{}
+	looksLikeOption := func(a string) bool {
+		return len(a) > 1 && a[0] == '-' && !negativeNumberRe.MatchString(a) && !strings.Contains(a, " ")
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		var f *pflag.Flag
+		switch {
+		case strings.HasPrefix(a, "--") && !strings.Contains(a, "="):
+			f = fs.Lookup(a[2:])
+		case len(a) == 2 && a[0] == '-':
+			f = fs.ShorthandLookup(a[1:])
+		}
+		if f != nil {
+			if _, ok := f.Value.(*tagsValue); ok {
+				list := []string{}
+				for i+1 < len(args) && !looksLikeOption(args[i+1]) && args[i+1] != "--" {
+					list = append(list, args[i+1])
+					i++
+				}
+				given[f.Name] = list
+				continue
+			}
+			if f.NoOptDefVal == "" && i+1 < len(args) { // the flag's value follows
+				rest = append(rest, a, args[i+1])
+				i++
+				continue
+			}
+		}
+		rest = append(rest, a)
+	}
+	return rest, given
+}
+
+// Validate reports the first inconsistency in c as a one-line error. A value
+// that came from the environment or a config file is named with its variable
+// or file and line.
 func (c *Config) Validate() error {
+	flag, err := c.validate()
+	if o, ok := c.origin[flag]; ok && err != nil {
+		return fmt.Errorf("%s: %w", o, err)
+	}
+	return err
+}
+
+// validate returns the first error and the flag it is about.
+func (c *Config) validate() (string, error) {
 	switch {
 	case c.Users < 0:
-		return fmt.Errorf("invalid --users %d: must be 0 or more", c.Users)
+		return "users", fmt.Errorf("invalid --users %d: must be 0 or more", c.Users)
 	case math.IsNaN(c.SpawnRate) || math.IsInf(c.SpawnRate, 0) || c.SpawnRate <= 0:
-		return fmt.Errorf("invalid --spawn-rate %v: must be above 0", c.SpawnRate)
+		return "spawn-rate", fmt.Errorf("invalid --spawn-rate %v: must be above 0", c.SpawnRate)
 	case c.RunTime < 0:
-		return fmt.Errorf("invalid --run-time %v", c.RunTime)
+		return "run-time", fmt.Errorf("invalid --run-time %v", c.RunTime)
 	case c.CSVFullHistory && c.CSVPrefix == "":
-		return errors.New("'--csv-full-history' requires '--csv'.")
+		return "csv-full-history", errors.New("'--csv-full-history' requires '--csv'.")
 	case c.Autoquit != -1 && !c.Autostart:
-		return errors.New("--autoquit is only meaningful in combination with --autostart")
+		return "autoquit", errors.New("--autoquit is only meaningful in combination with --autostart")
 	case c.WebPort < 0 || c.WebPort > 65535:
-		return fmt.Errorf("invalid --web-port %d", c.WebPort)
+		return "web-port", fmt.Errorf("invalid --web-port %d", c.WebPort)
 	}
 	switch c.LogLevel {
 	case "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL":
 	default:
-		return fmt.Errorf("invalid --loglevel %q: expected DEBUG, INFO, WARNING, ERROR or CRITICAL", c.LogLevel)
+		return "loglevel", fmt.Errorf("invalid --loglevel %q: expected DEBUG, INFO, WARNING, ERROR or CRITICAL", c.LogLevel)
 	}
-	return nil
+	return "", nil
 }
 
 func oneLine(s string) string {

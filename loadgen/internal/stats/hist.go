@@ -19,7 +19,20 @@ const (
 	// histLowest=1 and histSigFigs=3 (sub-bucket count 2048).
 	subBucketHalfCountMagnitude = 10
 	subBucketHalfCount          = 1 << subBucketHalfCountMagnitude
+	subBucketMask               = 2*subBucketHalfCount - 1
 )
+
+// countsIndex is HdrHistogram's counts index of v (µs, 0..histHighest) in
+// the geometry above: the recorders count into dense arrays with it instead
+// of an hdr.Histogram, whose only way to hand over its counts (Export)
+// copies the whole array on every drain. TestCountsIndexMatchesLibrary
+// checks it against the library.
+func countsIndex(v int64) int {
+	pow2Ceiling := 64 - bits.LeadingZeros64(uint64(v)|subBucketMask)
+	bucketIdx := pow2Ceiling - (subBucketHalfCountMagnitude + 1)
+	subBucketIdx := int(v >> uint(bucketIdx))
+	return (bucketIdx+1)<<subBucketHalfCountMagnitude + subBucketIdx - subBucketHalfCount
+}
 
 // countsLen is the length of the dense counts array of a histogram with the
 // geometry above.
@@ -49,22 +62,14 @@ type bucket struct {
 // It is immutable once built, so snapshots can share it.
 type sparse []bucket
 
-// sparseOf extracts the non-empty buckets of h.
+// sparseOf extracts the non-empty buckets of h (tests compare with it).
 func sparseOf(h *hdr.Histogram) sparse {
 	if h.TotalCount() == 0 {
 		return nil
 	}
-	return appendSparse(nil, h.Export().Counts)
-}
-
-// appendSparse appends the non-zero counts of a dense array to dst.
-func appendSparse(dst sparse, counts []int64) sparse {
-	for i, n := range counts {
-		if n != 0 {
-			dst = append(dst, bucket{int32(i), n})
-		}
-	}
-	return dst
+	d := newDense()
+	d.addCounts(h.Export().Counts)
+	return d.sparse()
 }
 
 // dense is a reusable dense counts array used to sum sparse histograms. It
@@ -79,6 +84,43 @@ func newDense() *dense { return &dense{c: make([]int64, countsLen), lo: countsLe
 func (d *dense) touch(i int) {
 	d.lo = min(d.lo, i)
 	d.hi = max(d.hi, i+1)
+}
+
+// record counts one value (µs, 0..histHighest).
+func (d *dense) record(us int64) {
+	i := countsIndex(us)
+	d.c[i]++
+	d.touch(i)
+}
+
+// addDense adds o into d.
+func (d *dense) addDense(o *dense) {
+	for i := o.lo; i < o.hi; i++ {
+		d.c[i] += o.c[i]
+	}
+	if o.lo < o.hi {
+		d.touch(o.lo)
+		d.touch(o.hi - 1)
+	}
+}
+
+// reset zeroes d.
+func (d *dense) reset() {
+	if d.lo < d.hi {
+		clear(d.c[d.lo:d.hi])
+	}
+	d.lo, d.hi = countsLen, 0
+}
+
+// nonZero is the number of non-empty buckets of d.
+func (d *dense) nonZero() int {
+	n := 0
+	for i := d.lo; i < d.hi; i++ {
+		if d.c[i] != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // add adds s into d.
@@ -105,7 +147,11 @@ func (d *dense) addCounts(counts []int64) {
 
 // sparse returns the non-zero buckets of d as a new sparse histogram.
 func (d *dense) sparse() sparse {
-	var out sparse
+	k := d.nonZero()
+	if k == 0 {
+		return nil
+	}
+	out := make(sparse, 0, k)
 	for i := d.lo; i < d.hi; i++ {
 		if n := d.c[i]; n != 0 {
 			out = append(out, bucket{int32(i), n})
@@ -117,6 +163,9 @@ func (d *dense) sparse() sparse {
 // take returns the non-zero buckets of d as a new sparse histogram and zeroes d.
 func (d *dense) take() sparse {
 	var out sparse
+	if k := d.nonZero(); k > 0 {
+		out = make(sparse, 0, k)
+	}
 	for i := d.lo; i < d.hi; i++ {
 		if n := d.c[i]; n != 0 {
 			out = append(out, bucket{int32(i), n})

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 const (
@@ -87,9 +85,9 @@ type entry struct {
 	itickMax int64
 	win      [windowTicks]slice
 	iwin     [windowTicks]slice
-	ticks    int64          // Ticks seen since the entry was created
-	spare    *hdr.Histogram // an empty histogram to swap into a shard
-	ispare   *hdr.Histogram
+	ticks    int64  // Ticks seen since the entry was created
+	spare    *dense // an empty array to swap into a shard
+	ispare   *dense
 }
 
 // slice is one Tick's worth of response times.
@@ -102,8 +100,8 @@ type slice struct {
 type shard struct {
 	mu sync.Mutex
 	d  data
-	h  *hdr.Histogram // response times since the last drain (µs)
-	ih *hdr.Histogram // from the intended start
+	h  *dense // response times since the last drain (µs)
+	ih *dense // from the intended start
 	_  [64]byte
 }
 
@@ -253,10 +251,10 @@ func (s *Stats) Record(r Result) {
 	e := s.lookup(r.Method, r.Name)
 	sh := e.lockShard()
 	if sh.h == nil {
-		sh.h, sh.ih = newHist(), newHist()
+		sh.h, sh.ih = newDense(), newDense()
 	}
-	_ = sh.h.RecordValue(micros(time.Duration(rt)))
-	_ = sh.ih.RecordValue(micros(time.Duration(irt)))
+	sh.h.record(micros(time.Duration(rt)))
+	sh.ih.record(micros(time.Duration(irt)))
 	d := &sh.d
 	if d.n == 0 || rt < d.minRT {
 		d.minRT = rt
@@ -357,10 +355,10 @@ func (e *entry) drain() {
 		}
 		d := sh.d
 		h, ih := sh.h, sh.ih
-		// Swap in empty histograms so the lock is held only briefly.
+		// Swap in empty arrays so the lock is held only briefly.
 		sh.h, sh.ih = e.spare, e.ispare
 		if sh.h == nil {
-			sh.h, sh.ih = newHist(), newHist()
+			sh.h, sh.ih = newDense(), newDense()
 		}
 		e.spare, e.ispare = nil, nil
 		sh.d = data{}
@@ -373,19 +371,14 @@ func (e *entry) drain() {
 			e.tick, e.itick = newDense(), newDense()
 			e.cum, e.icm = newDense(), newDense()
 		}
-		addHist(e.cum, e.tick, h)
-		addHist(e.icm, e.itick, ih)
-		h.Reset()
-		ih.Reset()
+		e.cum.addDense(h)
+		e.tick.addDense(h)
+		e.icm.addDense(ih)
+		e.itick.addDense(ih)
+		h.reset()
+		ih.reset()
 		e.spare, e.ispare = h, ih
 	}
-}
-
-// addHist adds the counts of h to the cumulative and the tick arrays.
-func addHist(cum, tick *dense, h *hdr.Histogram) {
-	counts := h.Export().Counts
-	cum.addCounts(counts)
-	tick.addCounts(counts)
 }
 
 // rotate closes the current tick: its response times become the newest
@@ -492,27 +485,43 @@ func (s *Stats) build(now time.Time, entries []*entry) *Snapshot {
 	snap := &Snapshot{Time: now, StartTime: s.startTime, Users: s.users}
 	var total data
 	cumScratch, icumScratch := s.cscratch, s.icscratch
+	// With a single entry (the usual case) the Aggregated histograms are
+	// that entry's: the immutable sparse slices are shared, not rebuilt.
+	single := len(entries) == 1
 	for _, e := range entries {
 		n, in := s.entryPair(e, last)
 		snap.Entries = append(snap.Entries, n)
 		snap.IntendedEntries = append(snap.IntendedEntries, in)
 		total.merge(&e.d)
-		cumScratch.add(n.hist)
-		icumScratch.add(in.hist)
+		if !single {
+			cumScratch.add(n.hist)
+			icumScratch.add(in.hist)
+		}
 	}
 	// Aggregated: the sum of all entries (Locust keeps an independent
 	// entry fed with every request, which is the same).
 	tn := &Entry{Method: "", Name: "Aggregated", StartTime: s.startTime, LastRequest: last}
 	ti := &Entry{Method: "", Name: "Aggregated", StartTime: s.startTime, LastRequest: last}
 	fill(tn, ti, &total)
-	tn.hist = cumScratch.take()
-	tn.histTotal = tn.hist.total()
-	ti.hist = icumScratch.take()
-	ti.histTotal = ti.hist.total()
+	if single {
+		tn.hist, tn.histTotal = snap.Entries[0].hist, snap.Entries[0].histTotal
+		ti.hist, ti.histTotal = snap.IntendedEntries[0].hist, snap.IntendedEntries[0].histTotal
+	} else {
+		tn.hist = cumScratch.take()
+		tn.histTotal = tn.hist.total()
+		ti.hist = icumScratch.take()
+		ti.histTotal = ti.hist.total()
+	}
 	tn.curRPS = currentRate(func(sec int64) int64 { n, _ := total.count(sec); return n }, last, s.startTime)
 	tn.curFPS = currentRate(func(sec int64) int64 { _, f := total.count(sec); return f }, last, s.startTime)
 	ti.curRPS, ti.curFPS = tn.curRPS, tn.curFPS
-	if s.ticks >= minWindowTicks {
+	if s.ticks >= minWindowTicks && single && snap.Entries[0].hasCur {
+		// The entry's window covers the same slices as the total's would.
+		n, in := snap.Entries[0], snap.IntendedEntries[0]
+		tn.hasCur, ti.hasCur = true, true
+		tn.cur, tn.curTotal, tn.curMax = n.cur, n.curTotal, n.curMax
+		ti.cur, ti.curTotal, ti.curMax = in.cur, in.curTotal, in.curMax
+	} else if s.ticks >= minWindowTicks {
 		tn.hasCur, ti.hasCur = true, true
 		for _, e := range entries {
 			k := min(e.ticks, windowTicks)

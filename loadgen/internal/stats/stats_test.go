@@ -63,6 +63,42 @@ func TestSparseMatchesLibrary(t *testing.T) {
 	var _ *hdr.Histogram = h
 }
 
+// The recorders' counts index is the library's, for every bucket boundary
+// and random values across the whole range.
+func TestCountsIndexMatchesLibrary(t *testing.T) {
+	check := func(v int64) {
+		t.Helper()
+		one := newHist()
+		if err := one.RecordValue(v); err != nil {
+			t.Fatalf("library refused %d: %v", v, err)
+		}
+		want := -1
+		for i, n := range one.Export().Counts {
+			if n != 0 {
+				want = i
+			}
+		}
+		if got := countsIndex(v); got != want {
+			t.Fatalf("countsIndex(%d) = %d, library %d", v, got, want)
+		}
+	}
+	for _, v := range []int64{0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 1 << 20, histHighest - 1, histHighest} {
+		check(v)
+	}
+	for shift := 11; shift < 32; shift++ {
+		for _, d := range []int64{-1, 0, 1} {
+			if v := int64(1)<<shift + d; v <= histHighest {
+				check(v)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 1000 {
+		check(rng.Int64N(histHighest + 1))
+		check(int64(rng.ExpFloat64() * 50000))
+	}
+}
+
 func TestPercentileAccuracy(t *testing.T) {
 	s, _ := newTest()
 	rng := rand.New(rand.NewPCG(3, 4))

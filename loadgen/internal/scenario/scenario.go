@@ -6,13 +6,14 @@
 //	    weight: 1                      # share among classes when several run
 //	    wait_time: constant(0)         # constant(s) | between(a, b) | constant_pacing(s) | constant_throughput(n)
 //	    tasks:
-//	      - {method: GET, path: /hello, weight: 3}
+//	      - {method: GET, path: /hello, weight: 3, tags: [fast]}
 //	      - {method: POST, path: /api/v1/ml/sync/predict, name: predict, json: [5.1, 3.5, 1.4, 0.2], headers: {X-Id: "1"}, expect_status: [200]}
 //
 // Task keys: method (default GET), path (required, starting with /), name
 // (default: the path), weight (default 1), json (any YAML value, sent as
 // Python's json.dumps would) or body (a raw string), headers, expect_status
-// (default: any status below 400 succeeds). A bad file gives an error naming
+// (default: any status below 400 succeeds), tags (a list of names, e.g.
+// [fast, read], for -T/--tags and -E/--exclude-tags). A bad file gives an error naming
 // the file, line and field.
 package scenario
 
@@ -191,7 +192,7 @@ var methodRe = regexp.MustCompile(`^[A-Z]+$`)
 
 func (p *parser) task(n *yaml.Node, field string) (users.Task, error) {
 	t := users.Task{Method: "GET", Weight: 1}
-	f, err := p.mapping(n, field, "method", "path", "name", "weight", "json", "body", "headers", "expect_status")
+	f, err := p.mapping(n, field, "method", "path", "name", "weight", "json", "body", "headers", "expect_status", "tags")
 	if err != nil {
 		return t, err
 	}
@@ -272,6 +273,17 @@ func (p *parser) task(n *yaml.Node, field string) (users.Task, error) {
 				return t, p.errf(s, field+".expect_status", fmt.Sprintf("%q is not an HTTP status code (100-599)", s.Value))
 			}
 			t.ExpectStatus = append(t.ExpectStatus, v)
+		}
+	}
+	if tn, ok := f["tags"]; ok {
+		if tn.Kind != yaml.SequenceNode {
+			return t, p.errf(tn, field+".tags", "must be a list of tag names, e.g. [fast, read]")
+		}
+		for i, s := range tn.Content {
+			if s.Kind != yaml.ScalarNode || s.ShortTag() == "!!null" || s.Value == "" {
+				return t, p.errf(s, fmt.Sprintf("%s.tags[%d]", field, i), "must be a non-empty tag name")
+			}
+			t.Tags = append(t.Tags, s.Value)
 		}
 	}
 	return t, nil

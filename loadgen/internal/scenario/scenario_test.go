@@ -16,7 +16,7 @@ const good = `users:
     weight: 1                      # share among classes when several run
     wait_time: constant(0)
     tasks:
-      - {method: GET, path: /hello, weight: 3}
+      - {method: GET, path: /hello, weight: 3, tags: [fast, read]}
       - {method: POST, path: /api/v1/ml/sync/predict, name: predict, json: [5.1, 3.5, 1.4, 0.2], headers: {X-Id: "1"}, expect_status: [200]}
   - name: Other
     weight: 2
@@ -36,7 +36,7 @@ func TestParseGood(t *testing.T) {
 	}
 	want := []users.Class{
 		{Name: "HelloUser", Weight: 1, Wait: wait.Spec{Kind: wait.Constant}, Tasks: []users.Task{
-			{Method: "GET", Path: "/hello", Weight: 3},
+			{Method: "GET", Path: "/hello", Weight: 3, Tags: []string{"fast", "read"}},
 			{Method: "POST", Path: "/api/v1/ml/sync/predict", Name: "predict", Weight: 1,
 				Body: []byte("[5.1, 3.5, 1.4, 0.2]"), ContentType: "application/json",
 				Headers: []users.Header{{Key: "X-Id", Value: "1"}}, ExpectStatus: []int{200}},
@@ -75,6 +75,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad status", "users:\n  - name: A\n    tasks:\n      - {path: /x, expect_status: [42]}\n", `s.yaml:4: users[0].tasks[0].expect_status: "42" is not an HTTP status code`},
 		{"duplicate class", "users:\n  - name: A\n  - name: A\n", `s.yaml:3: users[1].name: duplicate class name "A" (first on line 2)`},
 		{"yaml syntax", "users: [\n", "parse scenario s.yaml: yaml: line"},
+		{"tags not a list", "users:\n  - name: A\n    tasks:\n      - {path: /x, tags: fast}\n", "s.yaml:4: users[0].tasks[0].tags: must be a list of tag names"},
+		{"empty tag", "users:\n  - name: A\n    tasks:\n      - path: /x\n        tags: [a, '']\n", "s.yaml:5: users[0].tasks[0].tags[1]: must be a non-empty tag name"},
+		{"null tag", "users:\n  - name: A\n    tasks:\n      - path: /x\n        tags:\n          - ~\n", "s.yaml:6: users[0].tasks[0].tags[0]: must be a non-empty tag name"},
+		{"nested tag", "users:\n  - name: A\n    tasks:\n      - {path: /x, tags: [[a]]}\n", "s.yaml:4: users[0].tasks[0].tags[0]: must be a non-empty tag name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +126,11 @@ func FuzzParse(f *testing.F) {
 			for _, tk := range c.Tasks {
 				if !strings.HasPrefix(tk.Path, "/") || tk.Weight < 1 {
 					t.Fatalf("bad task %+v", tk)
+				}
+				for _, tag := range tk.Tags {
+					if tag == "" {
+						t.Fatalf("empty tag in %+v", tk)
+					}
 				}
 			}
 		}

@@ -36,6 +36,20 @@ type Task struct {
 	// ExpectStatus lists the statuses that count as success; empty means
 	// any status below 400 (Locust's rule).
 	ExpectStatus []int `json:"expect_status,omitempty"`
+	// Tags are the task's tags (Locust's @tag), for FilterTags.
+	Tags []string `json:"tags,omitempty"`
+}
+
+// hasAny reports whether the task carries any of tags.
+func (t *Task) hasAny(tags []string) bool {
+	for _, have := range t.Tags {
+		for _, want := range tags {
+			if have == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // StatsName is the name the task's requests are recorded under.
@@ -152,6 +166,29 @@ func Select(all []Class, names []string) ([]Class, error) {
 		return nil, fmt.Errorf("No tasks defined on %s. Use the @task decorator or set the 'tasks' attribute of the User (or mark it as abstract = True if you only intend to subclass it)", out[0].Name)
 	}
 	return out, nil
+}
+
+// FilterTags returns copies of classes holding only the tasks Locust's
+// -T/--tags and -E/--exclude-tags keep: with tags, the tasks carrying at
+// least one of them; with exclude, the tasks carrying none of them. An empty
+// list filters nothing (Locust ignores "-T" given no tags). A class can be
+// left with no tasks; its users then raise NoTasksMessage, as in Locust.
+// classes is not modified.
+func FilterTags(classes []Class, tags, exclude []string) []Class {
+	out := make([]Class, len(classes))
+	for i, c := range classes {
+		out[i] = c
+		if len(tags) == 0 && len(exclude) == 0 {
+			continue
+		}
+		out[i].Tasks = nil
+		for _, t := range c.Tasks {
+			if (len(tags) == 0 || t.hasAny(tags)) && !t.hasAny(exclude) {
+				out[i].Tasks = append(out[i].Tasks, t)
+			}
+		}
+	}
+	return out
 }
 
 // Dispatch returns the order in which users of the classes are started, one

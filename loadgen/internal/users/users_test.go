@@ -68,3 +68,52 @@ func TestTask(t *testing.T) {
 		t.Fatal("Success rules")
 	}
 }
+
+func TestFilterTags(t *testing.T) {
+	task := func(path string, tags ...string) Task { return Task{Method: "GET", Path: path, Weight: 1, Tags: tags} }
+	classes := []Class{
+		{Name: "A", Weight: 1, Tasks: []Task{task("/x", "x"), task("/yz", "y", "z"), task("/none")}},
+		{Name: "B", Weight: 1, Tasks: []Task{task("/bx", "x")}},
+		{Name: "Empty", Weight: 1},
+	}
+	paths := func(cs []Class) map[string][]string {
+		out := map[string][]string{}
+		for _, c := range cs {
+			out[c.Name] = []string{}
+			for _, t := range c.Tasks {
+				out[c.Name] = append(out[c.Name], t.Path)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		tags, exclude []string
+		want          map[string][]string
+	}{
+		{"no filter", nil, nil, map[string][]string{"A": {"/x", "/yz", "/none"}, "B": {"/bx"}, "Empty": {}}},
+		{"empty -T filters nothing", []string{}, []string{}, map[string][]string{"A": {"/x", "/yz", "/none"}, "B": {"/bx"}, "Empty": {}}},
+		{"include any listed tag", []string{"z", "nope"}, nil, map[string][]string{"A": {"/yz"}, "B": {}, "Empty": {}}},
+		{"include two", []string{"x", "y"}, nil, map[string][]string{"A": {"/x", "/yz"}, "B": {"/bx"}, "Empty": {}}},
+		{"exclude any listed tag", nil, []string{"y"}, map[string][]string{"A": {"/x", "/none"}, "B": {"/bx"}, "Empty": {}}},
+		{"exclude empties a class", nil, []string{"x"}, map[string][]string{"A": {"/yz", "/none"}, "B": {}, "Empty": {}}},
+		{"include and exclude", []string{"x", "y"}, []string{"z"}, map[string][]string{"A": {"/x"}, "B": {"/bx"}, "Empty": {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FilterTags(classes, tt.tags, tt.exclude)
+			if !reflect.DeepEqual(paths(got), tt.want) {
+				t.Fatalf("got %v, want %v", paths(got), tt.want)
+			}
+		})
+	}
+	if len(classes[0].Tasks) != 3 || len(classes[1].Tasks) != 1 {
+		t.Fatal("FilterTags modified its input")
+	}
+	// The built-in classes carry no tags: any -T empties them.
+	for _, c := range FilterTags(Builtin(), []string{"predict"}, nil) {
+		if len(c.Tasks) != 0 {
+			t.Fatalf("%s kept %d tasks", c.Name, len(c.Tasks))
+		}
+	}
+}

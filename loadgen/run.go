@@ -48,7 +48,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &configError{err}
 	}
 	errw := locustlog.NewWriter(stderr)
-	logger := locustlog.New(errw, hostname(), locustlog.Levels[cfg.LogLevel], nil)
+	logw := errw
+	if cfg.LogFile != "" {
+		// As Locust's logging.FileHandler: appended to, created if missing,
+		// opened before anything is logged. Only log lines go there: the
+		// stats tables and the bare [DEPRECATED] lines stay on stderr.
+		f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return &configError{fmt.Errorf("open --logfile: %w", err)}
+		}
+		defer f.Close()
+		logw = locustlog.NewWriter(f)
+	}
+	logger := locustlog.New(logw, hostname(), locustlog.Levels[cfg.LogLevel], nil)
 	mainLog := locustlog.Named(logger, "locust.main")
 	fail := func(format string, a ...any) error {
 		mainLog.Error().Msgf(format, a...)
@@ -69,8 +81,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	classes, err := users.Select(all, cfg.UserClasses)
+	classes, err := users.Select(users.FilterTags(all, cfg.Tags, cfg.ExcludeTags), cfg.UserClasses)
 	if err != nil {
+		if sel, serr := users.Select(all, cfg.UserClasses); serr == nil { // -T/-E left no task to run
+			warnNoTasks(logger, users.FilterTags(sel, cfg.Tags, cfg.ExcludeTags))
+		}
 		return fail("%s", err)
 	}
 	if cfg.Host == "" && (cfg.Headless || cfg.Autostart) { // the web UI's form can give the host
@@ -242,7 +257,8 @@ func finish(cfg *config.Config, st *stats.Stats, mon *selfcheck.Monitor, out *ou
 	return code, nil
 }
 
-// warnNoTasks logs Locust's warning for each class without tasks.
+// warnNoTasks logs Locust's warning for each class without tasks, with or
+// without -T/-E filtering (Locust always filters, so always warns).
 func warnNoTasks(logger zerolog.Logger, classes []users.Class) {
 	for _, c := range classes {
 		if len(c.Tasks) == 0 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -31,6 +32,10 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("users:\n  - name: A\n    weight: zero\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badConf := filepath.Join(dir, "c.conf")
+	unknownConf := filepath.Join(dir, "u.conf")
+	os.WriteFile(badConf, []byte("headless = true\nusers = many\n"), 0o644)
+	os.WriteFile(unknownConf, []byte("spawn_rate = 3\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -42,6 +47,10 @@ func TestBadInput(t *testing.T) {
 		{"taskless class alone", []string{"--headless", "-H", "http://127.0.0.1:1", "ApiUser"}, "No tasks defined on ApiUser"},
 		{"no host", []string{"--headless", "ApiSyncUser"}, "You must specify the base host"},
 		{"bad scenario", []string{"--headless", "-H", "http://127.0.0.1:1", "-f", bad}, "bad.yaml:3: users[0].weight"},
+		{"bad config file", []string{"--config", badConf}, "c.conf:2: users = \"many\": invalid argument"},
+		{"missing config file", []string{"--config", filepath.Join(dir, "nope.conf")}, "read config file: open "},
+		{"unknown config key", []string{"--config", unknownConf}, `u.conf:1: unknown key "spawn_rate"`},
+		{"unwritable logfile", []string{"--logfile", filepath.Join(dir, "nope", "x.log"), "-l"}, "open --logfile: open "},
 		{"missing csv dir", []string{"--headless", "-H", "http://127.0.0.1:1", "--csv", filepath.Join(dir, "nope", "x"), "ApiSyncUser"}, "no such file or directory"},
 	}
 	for _, tt := range tests {
@@ -186,5 +195,117 @@ func TestRunTimeLimit(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal("unexpected cancel")
+	}
+}
+
+// TestLogFileAndTags runs a tagged scenario with --logfile and the other
+// settings from ./locust.conf, as Locust 2.12.1 did side by side: log lines
+// are appended to the file, the stats tables stay on stderr, -T keeps only
+// the tagged tasks, and a class left without tasks gets Locust's warning and
+// raises (exit 1).
+func TestLogFileAndTags(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var served atomic.Int64
+	var paths sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths.Store(r.URL.Path, true)
+		if served.Add(1) == 20 {
+			cancel(&signalError{os.Interrupt})
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	t.Setenv("HOME", t.TempDir())
+	t.Chdir(dir)
+	os.WriteFile("s.yaml", []byte(`users:
+  - name: Tagged
+    wait_time: constant(0)
+    tasks:
+      - {path: /x, tags: [x]}
+      - {path: /y, tags: [y, z]}
+      - {path: /n}
+  - name: Other
+    wait_time: constant(0)
+    tasks:
+      - {path: /other, tags: [y]}
+`), 0o644)
+	os.WriteFile("locust.conf", []byte("locustfile = s.yaml\nheadless = true\nusers = 2\nspawn-rate = 2\nlogfile = out.log\ntags = [x]\nhost = "+srv.URL+"\n"), 0o644)
+	os.WriteFile("out.log", []byte("earlier line\n"), 0o644)
+
+	err, stdout, stderr := runArgs(ctx)
+	if c := code(err); c != 1 {
+		t.Fatalf("exit code %d (%v), want 1 (Other raises)\n%s", c, err, stderr)
+	}
+	logged, rerr := os.ReadFile("out.log")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	log := string(logged)
+	order := []string{"earlier line\n", "/INFO/locust.main: No run time limit set, use CTRL+C to interrupt", "/INFO/locust.main: Starting Locust",
+		"/WARNING/root: Other had no tasks left after filtering, instantiating it will fail!",
+		"/INFO/locust.runners: Ramping to 2 users", "/INFO/locust.main: Got SIGINT signal", "/INFO/locust.main: Shutting down (exit code 1)",
+		"/loadgen.selfcheck: Self-check:"}
+	rest := log
+	for _, want := range order {
+		i := strings.Index(rest, want)
+		if i < 0 {
+			t.Fatalf("log file lacks %q (in order):\n%s", want, log)
+		}
+		rest = rest[i+len(want):]
+	}
+	if strings.Contains(log, "Type     Name") || strings.Contains(log, "Response time percentiles") {
+		t.Errorf("a stats table went to the log file:\n%s", log)
+	}
+	for _, want := range []string{"Type     Name", "Response time percentiles (approximated)", "GET      /x"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks the table line %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "/INFO/") || strings.Contains(stderr, "/WARNING/") || stdout != "" {
+		t.Errorf("log lines outside the log file:\nstderr:\n%s\nstdout:\n%s", stderr, stdout)
+	}
+	paths.Range(func(k, _ any) bool {
+		if k != "/x" {
+			t.Errorf("-T x sent a request to %s", k)
+		}
+		return true
+	})
+}
+
+// TestTagsLeaveNoTask: when -T/-E leave no task in the classes named, each
+// gets Locust's warning, then the run is refused as for a class without
+// tasks (see COMPAT.md).
+func TestTagsLeaveNoTask(t *testing.T) {
+	scen := filepath.Join(t.TempDir(), "s.yaml")
+	os.WriteFile(scen, []byte("users:\n  - name: A\n    tasks:\n      - {path: /x, tags: [x]}\n  - name: B\n    tasks:\n      - {path: /y}\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"include", []string{"-T", "nope", "--", "A"}, []string{"WARNING/root: A had no tasks left after filtering, instantiating it will fail!", "ERROR/locust.main: No tasks defined on A."}},
+		{"exclude", []string{"-E", "x", "y", "--headless", "A"}, []string{"WARNING/root: A had no tasks left after filtering, instantiating it will fail!", "ERROR/locust.main: No tasks defined on A."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-f", scen, "--headless", "-H", "http://127.0.0.1:1"}, tt.args...)
+			err, _, stderr := runArgs(context.Background(), args...)
+			if c := code(err); c != 1 {
+				t.Fatalf("exit code %d (%v)\n%s", c, err, stderr)
+			}
+			rest := stderr
+			for _, want := range tt.want {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Fatalf("stderr lacks %q (in order):\n%s", want, stderr)
+				}
+				rest = rest[i+len(want):]
+			}
+			if strings.Contains(stderr, "B had no tasks") {
+				t.Errorf("warned about a class not selected:\n%s", stderr)
+			}
+		})
 	}
 }

@@ -32,10 +32,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if errors.Is(err, config.ErrHelp) {
 		return nil
 	}
-	if err == config.ErrTimespan { // Locust logs this one (main.py), unlike argparse's errors
-		log := locustlog.Named(locustlog.New(locustlog.NewWriter(stderr), hostname(), zerolog.InfoLevel, nil), "locust.main")
-		log.Error().Msg(err.Error())
-		return &exitError{code: 1}
+	// Locust logs a bad -t once logging is set up and the classes are
+	// chosen (main.py), unlike argparse's errors.
+	var runTimeErr error
+	if errors.Is(err, config.ErrTimespan) && cfg != nil {
+		runTimeErr, err = err, nil
 	}
 	if err != nil {
 		return &configError{err}
@@ -87,6 +88,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			warnNoTasks(logger, users.FilterTags(sel, cfg.Tags, cfg.ExcludeTags))
 		}
 		return fail("%s", err)
+	}
+	if runTimeErr != nil {
+		return fail("%s", runTimeErr)
 	}
 	if cfg.Host == "" && (cfg.Headless || cfg.Autostart) { // the web UI's form can give the host
 		return fail("You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option.")

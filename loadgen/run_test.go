@@ -309,3 +309,39 @@ func TestTagsLeaveNoTask(t *testing.T) {
 		})
 	}
 }
+
+// TestLogFileGetsErrors: errors Locust logs (after setting up logging) go to
+// --logfile, while the bare [DEPRECATED] line stays on stderr; -l with a bad
+// -t still lists, as Locust checks -t after listing.
+func TestLogFileGetsErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		inFile, stderr string
+	}{
+		{"bad run time", []string{"--hatch-rate", "3", "-t", "1.5h"}, 1, "ERROR/locust.main: Valid --run-time formats are", "[DEPRECATED] The --hatch-rate parameter has been renamed --spawn-rate\n"},
+		{"unknown class", []string{"--headless", "Nope"}, 1, "ERROR/locust.main: Unknown User(s): Nope", ""},
+		{"list with a bad run time", []string{"-l", "-t", "1.5h"}, 0, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logfile := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".log")
+			err, _, stderr := runArgs(context.Background(), append([]string{"--logfile", logfile}, tt.args...)...)
+			if c := code(err); c != tt.code {
+				t.Fatalf("exit code %d (%v), want %d", c, err, tt.code)
+			}
+			got, rerr := os.ReadFile(logfile)
+			if rerr != nil {
+				t.Fatalf("log file not created: %v", rerr)
+			}
+			if !strings.Contains(string(got), tt.inFile) || tt.inFile == "" && len(got) != 0 || strings.Count(string(got), "\n") > 1 {
+				t.Errorf("log file %q, want one line with %q", got, tt.inFile)
+			}
+			if stderr != tt.stderr {
+				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+}

@@ -118,6 +118,10 @@ func EnvName(flag string) string {
 // ~ is $HOME as getenv returns it; ./locust.conf is relative to the working
 // directory. Values from the environment and files are checked as the same
 // flag on the command line; a bad one names its variable or file and line.
+//
+// A bad -t/--run-time on the command line returns ErrTimespan together with
+// the otherwise complete Config (RunTime 0): Locust reports it later, as a
+// log line (to --logfile if given), so the caller can do the same.
 func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Config, error) {
 	c := Default()
 	fs := pflag.NewFlagSet("loadgen", pflag.ContinueOnError)
@@ -240,10 +244,11 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 		c.SpawnRate = hatchRate // Locust: --hatch-rate wins over -r
 		c.SpawnRateSet = true
 	}
+	var runTimeErr error
 	if fs.Changed("run-time") {
 		d, err := ParseTimespan(runTime)
 		if err != nil {
-			return nil, err
+			runTimeErr = err // ErrTimespan, returned with c (see ParseEnv)
 		}
 		c.RunTime = d
 	}
@@ -255,7 +260,7 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 		c.StopTimeout = d
 	}
 	c.LogLevel = strings.ToUpper(c.LogLevel)
-	return &c, nil
+	return &c, runTimeErr
 }
 
 // flagList returns the flags of fs in definition order.

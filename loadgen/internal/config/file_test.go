@@ -308,3 +308,12 @@ func TestHelpListsNewFlags(t *testing.T) {
 		}
 	}
 }
+
+// A bad -t comes back as ErrTimespan with the rest of the Config, so that
+// run can log it where --logfile says, after listing classes (as Locust).
+func TestRunTimeErrorKeepsConfig(t *testing.T) {
+	c, err := Parse([]string{"-t", "1.5h", "--logfile", "x.log", "-l"}, io.Discard)
+	if !errors.Is(err, ErrTimespan) || c == nil || c.LogFile != "x.log" || !c.List || c.RunTime != 0 {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}

@@ -87,9 +87,14 @@ const helpEpilogue = `User classes: ApiUser, ApiSyncUser and ApiAsyncUser are bu
 benchmark.py; -f benchmark.py selects them too), or -f scenario.yaml defines
 others. Name classes as positional arguments; with none, all of them run.
 
-Output is Locust 2.12.1's: log lines and stats tables on stderr, the --csv files
-(plus PREFIX_intended.csv, response times from the intended start). Percentiles
-come from an HDR histogram (never above Max). See loadgen/COMPAT.md.
+A flag not given takes its LOCUST_* variable (LOCUST_SPAWN_RATE for
+--spawn-rate), then its key in --config FILE, ./locust.conf or ~/.locust.conf
+(first found wins; lines such as spawn-rate = 10, headless = true, tags = [a, b]).
+
+Output is Locust 2.12.1's: log lines (or --logfile) and stats tables on stderr,
+the --csv files (plus PREFIX_intended.csv, response times from the intended
+start). Percentiles come from an HDR histogram (never above Max). See
+loadgen/COMPAT.md.
 
 Exit codes: 0 clean; --exit-code-on-error (default 1) if any request failed;
 1 bad command line or input file; 2 internal error.
@@ -132,7 +137,7 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	tags := &tagsValue{p: &c.Tags}
 	excludeTags := &tagsValue{p: &c.ExcludeTags}
 	fs.StringVarP(&c.ScenarioFile, "locustfile", "f", "", "scenario file (YAML) defining user classes")
-	fs.StringVar(&configFile, "config", "", "config file of key = value lines, e.g. users = 10 (also read: ./locust.conf, ~/.locust.conf)")
+	fs.StringVar(&configFile, "config", "", "read settings from `FILE`, lines such as users = 10 (also read: ./locust.conf, ~/.locust.conf)")
 	fs.StringVarP(&c.Host, "host", "H", "", "host to load test, e.g. http://127.0.0.1:8001")
 	fs.IntVarP(&c.Users, "users", "u", c.Users, "peak number of concurrent users")
 	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", c.SpawnRate, "users started per second")
@@ -151,7 +156,7 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.BoolVar(&c.ResetStats, "reset-stats", false, "reset stats once spawning has completed")
 	fs.BoolVarP(&c.List, "list", "l", false, "list the available user classes and exit")
 	fs.StringVarP(&c.LogLevel, "loglevel", "L", c.LogLevel, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
-	fs.StringVar(&c.LogFile, "logfile", "", "append log lines to this file instead of stderr (stats tables stay on stderr)")
+	fs.StringVar(&c.LogFile, "logfile", "", "append log lines to `FILE` instead of stderr (stats tables stay on stderr)")
 	fs.BoolVar(&c.JSON, "json", false, "print the final stats as JSON on stdout")
 	fs.StringVar(&c.HTMLFile, "html", "", "write an HTML report to this file at the end")
 	fs.StringVar(&c.WebHost, "web-host", "", "web UI interface to bind (default 127.0.0.1; '*' for all interfaces)")

@@ -302,7 +302,7 @@ func TestHelpListsNewFlags(t *testing.T) {
 	if _, err := Parse([]string{"-h"}, &sb); !errors.Is(err, ErrHelp) {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"--config string", "-T, --tags TAG ...", "-E, --exclude-tags TAG ...", "--logfile string"} {
+	for _, want := range []string{"--config FILE", "-T, --tags TAG ...", "-E, --exclude-tags TAG ...", "--logfile FILE"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, sb.String())
 		}

@@ -17,7 +17,6 @@ import (
 var version = "dev"
 
 func main() {
-	tuneGC(os.Getenv)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)

@@ -1,4 +1,5 @@
-// Package config turns loadgen's Locust-compatible command line into a
+// Package config turns loadgen's Locust-compatible command line, LOCUST_*
+// environment variables and Locust config files (locust.conf) into a
 // serialisable Config and validates it. It holds no global state: Parse builds
 // a fresh flag set on every call.
 package config
@@ -23,7 +24,7 @@ import (
 var ErrHelp = errors.New("help requested")
 
 // Config is everything a loadgen run needs to know, as parsed from the command
-// line. The zero value is not useful; use Parse or Default.
+// line, the environment and config files. The zero value is not useful; use Parse or Default.
 type Config struct {
 	Host            string        `json:"host"`
 	Users           int           `json:"users"`
@@ -177,65 +178,23 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	}
 
 	// Lower sources fill only the flags no higher source set.
-	set := map[string]bool{}
-	c.origin = map[string]string{}
-	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
+	src := &sources{fs: fs, set: map[string]bool{}, origin: map[string]string{}}
+	fs.Visit(func(f *pflag.Flag) { src.set[f.Name] = true })
 	for name, list := range given {
 		fs.Lookup(name).Value.(*tagsValue).setList(list)
 		fs.Lookup(name).Changed = true
-		set[name] = true
+		src.set[name] = true
 	}
-	if getenv != nil {
-		for _, f := range flagList(fs) {
-			if set[f.Name] || f.Name == "config" {
-				continue
-			}
-			v := getenv(EnvName(f.Name))
-			if v == "" {
-				continue
-			}
-			_, isTags := f.Value.(*tagsValue) // configargparse makes lists for nargs flags only
-			applied, err := apply(fs, f, v, nil, isTags && strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"))
-			if err != nil {
-				return nil, fmt.Errorf("parse %s=%q: %s", EnvName(f.Name), v, err)
-			}
-			if applied {
-				set[f.Name], c.origin[f.Name] = true, EnvName(f.Name)
-			}
-		}
-	}
-	files, err := configFiles(configFile, getenv)
-	if err != nil {
+	if err := src.fillFromEnv(getenv); err != nil {
 		return nil, err
 	}
+	files := configFiles(configFile, getenv)
 	for i := len(files) - 1; i >= 0; i-- { // highest precedence first
-		settings, err := readConfigFile(files[i])
-		if err != nil {
+		if err := src.fillFromFile(files[i]); err != nil {
 			return nil, err
 		}
-		inFile := map[string]bool{}
-		for _, st := range settings {
-			name := strings.TrimPrefix(st.Key, "--")
-			f := fs.Lookup(name)
-			if f == nil || name == "help" || name == "" || strings.HasPrefix(st.Key, "-") && !strings.HasPrefix(st.Key, "--") {
-				return nil, &FileError{File: files[i], Line: st.Line, Msg: fmt.Sprintf("unknown key %q (keys are long option names without dashes, e.g. spawn-rate)", st.Key)}
-			}
-			if set[name] || name == "config" {
-				continue
-			}
-			applied, err := apply(fs, f, st.Value, st.List, st.IsList)
-			if err != nil {
-				return nil, &FileError{File: files[i], Line: st.Line, Msg: fmt.Sprintf("%s = %s: %s", st.Key, quoteSetting(st), err)}
-			}
-			if applied {
-				inFile[name] = true
-				c.origin[name] = fmt.Sprintf("%s:%d: %s", files[i], st.Line, st.Key)
-			}
-		}
-		for name := range inFile {
-			set[name] = true
-		}
 	}
+	c.origin = src.origin
 	c.ConfigFiles = files
 
 	c.UserClasses = fs.Args()
@@ -273,6 +232,72 @@ func flagList(fs *pflag.FlagSet) []*pflag.Flag {
 	var out []*pflag.Flag
 	fs.VisitAll(func(f *pflag.Flag) { out = append(out, f) })
 	return out
+}
+
+// sources fills the flags of fs that a higher source did not set.
+type sources struct {
+	fs     *pflag.FlagSet
+	set    map[string]bool   // flags already set
+	origin map[string]string // where a flag's value came from, for Validate
+}
+
+// fillFromEnv sets each flag not yet set from its LOCUST_* variable, if not
+// empty. getenv may be nil.
+func (s *sources) fillFromEnv(getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	for _, f := range flagList(s.fs) {
+		if s.set[f.Name] || f.Name == "config" {
+			continue
+		}
+		v := getenv(EnvName(f.Name))
+		if v == "" {
+			continue
+		}
+		_, isTags := f.Value.(*tagsValue) // configargparse makes lists for nargs flags only
+		applied, err := apply(s.fs, f, v, nil, isTags && strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"))
+		if err != nil {
+			return fmt.Errorf("parse %s=%q: %s", EnvName(f.Name), v, err)
+		}
+		if applied {
+			s.set[f.Name], s.origin[f.Name] = true, EnvName(f.Name)
+		}
+	}
+	return nil
+}
+
+// fillFromFile sets each flag not yet set from the config file at path. Keys
+// of the file are all checked; values only when used. Within the file a
+// later line wins, as argparse takes the last of repeated options.
+func (s *sources) fillFromFile(path string) error {
+	settings, err := readConfigFile(path)
+	if err != nil {
+		return err
+	}
+	inFile := map[string]bool{}
+	for _, st := range settings {
+		name := strings.TrimPrefix(st.Key, "--")
+		f := s.fs.Lookup(name)
+		if f == nil || name == "help" || name == "" || strings.HasPrefix(st.Key, "-") && !strings.HasPrefix(st.Key, "--") {
+			return &FileError{File: path, Line: st.Line, Msg: fmt.Sprintf("unknown key %q (keys are long option names without dashes, e.g. spawn-rate)", st.Key)}
+		}
+		if s.set[name] || name == "config" { // a config file cannot name another one
+			continue
+		}
+		applied, err := apply(s.fs, f, st.Value, st.List, st.IsList)
+		if err != nil {
+			return &FileError{File: path, Line: st.Line, Msg: fmt.Sprintf("%s = %s: %s", st.Key, quoteSetting(st), err)}
+		}
+		if applied {
+			inFile[name] = true
+			s.origin[name] = fmt.Sprintf("%s:%d: %s", path, st.Line, st.Key)
+		}
+	}
+	for name := range inFile {
+		s.set[name] = true
+	}
+	return nil
 }
 
 // apply sets flag f from an environment variable or config file value, as
@@ -325,8 +350,8 @@ func quoteSetting(st Setting) string {
 
 // configFiles lists the config files to read, lowest precedence first:
 // ~/.locust.conf and ./locust.conf when they exist (and getenv is not nil),
-// then the --config file, which must exist.
-func configFiles(explicit string, getenv func(string) string) ([]string, error) {
+// then the --config file, which must exist (readConfigFile fails otherwise).
+func configFiles(explicit string, getenv func(string) string) []string {
 	var out []string
 	if getenv != nil {
 		home := getenv("HOME")
@@ -345,7 +370,7 @@ func configFiles(explicit string, getenv func(string) string) ([]string, error) 
 		}
 		out = append(out, explicit)
 	}
-	return out, nil
+	return out
 }
 
 func readConfigFile(path string) ([]Setting, error) {

@@ -202,6 +202,21 @@ func TestNoTasksExceptionHasTraceback(t *testing.T) {
 	}
 }
 
+// pacedRunner is a runner of one class "U" with one task, GET /x, paced
+// every pacing seconds, letting tasks finish at stop; lag may be nil.
+func pacedRunner(t *testing.T, tg *httpclient.Target, pacing float64, lag func(time.Duration, bool)) (*Runner, *stats.Stats) {
+	t.Helper()
+	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
+	c.Wait.Kind = wait.ConstantPacing
+	c.Wait.A = pacing
+	st := stats.New(time.Now)
+	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.Nop(), StopTimeout: time.Hour, Lag: lag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, st
+}
+
 // A response time starts when the request is written: the connection
 // set-up before it (here made to take 300 ms) is not in it, but it is in
 // the time from the intended start. Only lower bounds are asserted.
@@ -218,14 +233,7 @@ func TestConnectOutsideResponseTime(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
-	c.Wait.Kind = wait.ConstantPacing
-	c.Wait.A = 3600
-	st := stats.New(time.Now)
-	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.Nop(), StopTimeout: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, st := pacedRunner(t, tg, 3600, nil)
 	r.Start(1, 1)
 	<-done
 	r.Stop()
@@ -255,14 +263,7 @@ func TestConnectFailureRecorded(t *testing.T) {
 		}
 		return c, err
 	}
-	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
-	c.Wait.Kind = wait.ConstantPacing
-	c.Wait.A = 3600
-	st := stats.New(time.Now)
-	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: st, Log: zerolog.Nop(), StopTimeout: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, st := pacedRunner(t, tg, 3600, nil)
 	r.Start(1, 1)
 	<-failed
 	r.Stop()
@@ -282,20 +283,13 @@ func TestLagMarksFirstRequest(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	tg, _ := httpclient.ParseTarget(srv.URL)
-	c := users.Class{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/x", Weight: 1}}}
-	c.Wait.Kind = wait.ConstantPacing
-	c.Wait.A = 0.001
 	firsts := make(chan bool, 100)
-	r, err := New(Options{Classes: []users.Class{c}, Target: tg, Stats: stats.New(time.Now), Log: zerolog.Nop(),
-		Lag: func(_ time.Duration, first bool) {
-			select {
-			case firsts <- first:
-			default:
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := pacedRunner(t, tg, 0.001, func(_ time.Duration, first bool) {
+		select {
+		case firsts <- first:
+		default:
+		}
+	})
 	r.Start(1, 1)
 	var got []bool
 	for range 6 {

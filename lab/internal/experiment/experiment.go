@@ -56,6 +56,38 @@ func (s Spec) Args() []string {
 	return append(a, "--only-summary", "--json", s.UserClass)
 }
 
+// absolute returns s with its output directory and loadgen path made
+// absolute (a bare program name is left to the PATH search).
+func (s Spec) absolute() (Spec, error) {
+	var err error
+	if s.Dir, err = filepath.Abs(s.Dir); err != nil {
+		return s, err
+	}
+	if strings.ContainsRune(s.Loadgen, filepath.Separator) {
+		if s.Loadgen, err = filepath.Abs(s.Loadgen); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// hermeticEnv is the environment loadgen runs in: the lab's, without any
+// LOCUST_* variable and with HOME set to home, an empty directory that is
+// also its working directory. loadgen reads settings as Locust does, from
+// LOCUST_* variables, ./locust.conf and ~/.locust.conf, for every flag the
+// command line leaves out; a Locust user's own settings (a locustfile,
+// tags, --reset-stats, a log file...) must not change the lab's runs.
+func hermeticEnv(environ []string, home string) []string {
+	env := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "LOCUST_") || strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home)
+}
+
 // Progress is what a running experiment reports each second.
 type Progress struct {
 	Elapsed time.Duration
@@ -127,7 +159,16 @@ func Run(ctx context.Context, sup *proc.Supervisor, spec Spec, progress func(Pro
 		return out, fmt.Errorf("run %s: %w", spec.Name, err)
 	}
 	defer stderr.Close()
-	c, err := sup.Start("loadgen "+spec.Name, spec.Loadgen, spec.Args(), stdout, stderr)
+	home, err := os.MkdirTemp("", "predictlab-loadgen-")
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	defer os.RemoveAll(home)
+	abs, err := spec.absolute()
+	if err != nil {
+		return out, fmt.Errorf("run %s: %w", spec.Name, err)
+	}
+	c, err := sup.StartIn("loadgen "+spec.Name, abs.Loadgen, abs.Args(), home, hermeticEnv(os.Environ(), home), stdout, stderr)
 	if err != nil {
 		return out, fmt.Errorf("run %s: %w", spec.Name, err)
 	}

@@ -125,3 +125,47 @@ func TestRunFakeLoadgen(t *testing.T) {
 		t.Error("no result files accepted")
 	}
 }
+
+// loadgen runs without the user's Locust settings: no LOCUST_* variable, an
+// empty HOME and working directory, so neither ~/.locust.conf nor a
+// ./locust.conf where the lab was started reaches it.
+func TestRunHermetic(t *testing.T) {
+	dir := t.TempDir()
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".locust.conf"), []byte("reset-stats = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("LOCUST_LOCUSTFILE", "mine.py")
+	t.Chdir(dir)
+	if err := os.WriteFile("locust.conf", []byte("tags = [x]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "fake-loadgen")
+	body := "#!/bin/sh\n" +
+		"for a in \"$@\"; do case $prev in --csv) p=$a;; esac; prev=$a; done\n" +
+		"printf 'Type,Name\\r\\n' > \"${p}_stats.csv\"\n" +
+		"{ pwd; echo \"HOME=$HOME\"; env | grep '^LOCUST_'; ls -A; ls -A \"$HOME\"; } > \"${p}_env.txt\"\n" +
+		"printf '%s' '" + strings.ReplaceAll(sampleJSON, "\n", "") + "'\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sup := proc.New(zerolog.Nop(), time.Second)
+	defer sup.StopAll()
+	// Relative paths, as make lab passes them (bin/loadgen, output/<run>).
+	if err := os.Mkdir("out", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Name: "r", Dir: "out", Loadgen: "./fake-loadgen", Host: "http://x", Users: 1, SpawnRate: 1, RunTime: time.Second, UserClass: "ApiSyncUser"}
+	if _, err := Run(context.Background(), sup, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("out", "r_env.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || lines[1] != "HOME="+lines[0] || lines[0] == dir || lines[0] == home {
+		t.Fatalf("loadgen saw (pwd, HOME, LOCUST_*, files in pwd and HOME):\n%s\nwant an empty directory as both, and no LOCUST_ variable", b)
+	}
+}

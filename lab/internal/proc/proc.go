@@ -75,7 +75,15 @@ func (c *Child) ExitCode() int {
 // Start runs path with args, its output sent to stdout and stderr (nil
 // discards). The child is recorded so StopAll reaches it.
 func (s *Supervisor) Start(name, path string, args []string, stdout, stderr io.Writer) (*Child, error) {
+	return s.StartIn(name, path, args, "", nil, stdout, stderr)
+}
+
+// StartIn is Start with a working directory (dir; "" = the lab's) and an
+// environment (env; nil = the lab's). A relative path is resolved against
+// dir, so pass an absolute one with dir.
+func (s *Supervisor) StartIn(name, path string, args []string, dir string, env []string, stdout, stderr io.Writer) (*Child, error) {
 	cmd := exec.Command(path, args...)
+	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

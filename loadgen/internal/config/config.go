@@ -39,9 +39,15 @@ type Config struct {
 	PrintStats      bool          `json:"print_stats,omitempty"`
 	ResetStats      bool          `json:"reset_stats,omitempty"`
 	List            bool          `json:"-"`
-	Version         bool          `json:"-"`
-	LogLevel        string        `json:"loglevel"`
-	LogFile         string        `json:"logfile,omitempty"`
+	// ShowTaskRatio and ShowTaskRatioJSON print the task ratios (text or
+	// JSON) and exit, as Locust's --show-task-ratio(-json).
+	ShowTaskRatio     bool `json:"-"`
+	ShowTaskRatioJSON bool `json:"-"`
+	// EqualWeights gives every class and every task weight 1 (--equal-weights).
+	EqualWeights bool   `json:"equal_weights,omitempty"`
+	Version      bool   `json:"-"`
+	LogLevel     string `json:"loglevel"`
+	LogFile      string `json:"logfile,omitempty"`
 	// Tags and ExcludeTags filter the tasks of the user classes (-T, -E);
 	// empty means no filter, as in Locust.
 	Tags        []string `json:"tags,omitempty"`
@@ -156,6 +162,9 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.BoolVar(&c.PrintStats, "print-stats", false, "print the stats table in web UI mode too")
 	fs.BoolVar(&c.ResetStats, "reset-stats", false, "reset stats once spawning has completed")
 	fs.BoolVarP(&c.List, "list", "l", false, "list the available user classes and exit")
+	fs.BoolVar(&c.ShowTaskRatio, "show-task-ratio", false, "print the table of the user classes' task ratios and exit (-u sets the users counted)")
+	fs.BoolVar(&c.ShowTaskRatioJSON, "show-task-ratio-json", false, "print the user classes' task ratios as JSON and exit")
+	fs.BoolVar(&c.EqualWeights, "equal-weights", false, "give every user class and every task weight 1, overriding the scenario's weights")
 	fs.StringVarP(&c.LogLevel, "loglevel", "L", c.LogLevel, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
 	fs.StringVar(&c.LogFile, "logfile", "", "append log lines to `FILE` instead of stderr (stats tables stay on stderr)")
 	fs.BoolVar(&c.JSON, "json", false, "print the final stats as JSON on stdout")

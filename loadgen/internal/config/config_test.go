@@ -194,3 +194,22 @@ func TestParseEnv(t *testing.T) {
 		t.Fatal(EnvName("csv-full-history"))
 	}
 }
+
+func TestTaskRatioFlags(t *testing.T) {
+	c, err := Parse([]string{"--show-task-ratio", "--show-task-ratio-json", "--equal-weights", "-u", "5"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ShowTaskRatio || !c.ShowTaskRatioJSON || !c.EqualWeights || !c.UsersSet || c.Users != 5 {
+		t.Errorf("parsed %+v", c)
+	}
+	// As every flag, --equal-weights also comes from the environment.
+	env := map[string]string{"LOCUST_EQUAL_WEIGHTS": "true", "LOCUST_USERS": "3"}
+	c, err = ParseEnv(nil, io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.EqualWeights || c.ShowTaskRatio || !c.UsersSet || c.Users != 3 {
+		t.Errorf("from the environment: %+v", c)
+	}
+}

@@ -38,6 +38,24 @@ type Task struct {
 	ExpectStatus []int `json:"expect_status,omitempty"`
 	// Tags are the task's tags (Locust's @tag), for FilterTags.
 	Tags []string `json:"tags,omitempty"`
+	// Func is the name of the Locust task function the task stands for
+	// (the built-in classes' "predict", as in benchmark.py); "" for
+	// scenario tasks. See RatioName.
+	Func string `json:"func,omitempty"`
+}
+
+// RatioName is the task's name in the task ratios (--show-task-ratio,
+// /tasks, the report's "Final ratio"), where Locust shows the task
+// function's name: Func when set (the built-in classes' "predict"), else the
+// scenario task's name, else its method and path ("GET /hello").
+func (t *Task) RatioName() string {
+	switch {
+	case t.Func != "":
+		return t.Func
+	case t.Name != "":
+		return t.Name
+	}
+	return t.Method + " " + t.Path
 }
 
 // hasAny reports whether the task carries any of tags.
@@ -120,7 +138,7 @@ func Builtin() []Class {
 	predict := func(route string) []Task {
 		return []Task{{
 			Method: "POST", Path: "/api/v1/ml/" + route + "/predict", Weight: 1,
-			Body: []byte(PredictBody), ContentType: "application/json",
+			Body: []byte(PredictBody), ContentType: "application/json", Func: "predict",
 		}}
 	}
 	return []Class{
@@ -134,6 +152,23 @@ func Builtin() []Class {
 // the order given by all. Unknown names give Locust's "Unknown User(s): X"
 // error. Selecting only classes without tasks is an error too.
 func Select(all []Class, names []string) ([]Class, error) {
+	out, err := Pick(all, names)
+	if err != nil || len(names) == 0 {
+		return out, err
+	}
+	for _, c := range out {
+		if len(c.Tasks) > 0 {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("No tasks defined on %s. Use the @task decorator or set the 'tasks' attribute of the User (or mark it as abstract = True if you only intend to subclass it)", out[0].Name)
+}
+
+// Pick is Select without the check for tasks: the classes named (all of
+// them when names is empty) in the order given by all, or Locust's
+// "Unknown User(s): X" error. (Locust itself orders named classes as a
+// Python set does, which varies from run to run.)
+func Pick(all []Class, names []string) ([]Class, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
@@ -153,19 +188,33 @@ func Select(all []Class, names []string) ([]Class, error) {
 		return nil, fmt.Errorf("Unknown User(s): %s", strings.Join(unknown, ", "))
 	}
 	var out []Class
-	withTasks := 0
 	for _, c := range all {
 		if want[c.Name] {
 			out = append(out, c)
-			if len(c.Tasks) > 0 {
-				withTasks++
-			}
 		}
 	}
-	if withTasks == 0 {
-		return nil, fmt.Errorf("No tasks defined on %s. Use the @task decorator or set the 'tasks' attribute of the User (or mark it as abstract = True if you only intend to subclass it)", out[0].Name)
-	}
 	return out, nil
+}
+
+// EqualWeights returns copies of classes as Locust's --equal-weights makes
+// them (Environment.assign_equal_weights): every class of weight 1 and every
+// task of weight 1, so each task is as likely as any other of its class.
+// Like Locust, which collects the tasks by popping them off the end of the
+// list, it lists them in reverse order; this shows in the report's "Final
+// ratio" and does not change what runs. classes is not modified.
+func EqualWeights(classes []Class) []Class {
+	out := make([]Class, len(classes))
+	for i, c := range classes {
+		out[i] = c
+		out[i].Weight = 1
+		out[i].Tasks = nil
+		for j := len(c.Tasks) - 1; j >= 0; j-- {
+			t := c.Tasks[j]
+			t.Weight = 1
+			out[i].Tasks = append(out[i].Tasks, t)
+		}
+	}
+	return out
 }
 
 // FilterTags returns copies of classes holding only the tasks Locust's

@@ -117,3 +117,64 @@ func TestFilterTags(t *testing.T) {
 		}
 	}
 }
+
+func TestPick(t *testing.T) {
+	all := Builtin()
+	got, err := Pick(all, []string{"ApiSyncUser", "ApiUser"})
+	if err != nil || len(got) != 2 || got[0].Name != "ApiUser" || got[1].Name != "ApiSyncUser" {
+		t.Fatalf("Pick = %v, %v; want ApiUser, ApiSyncUser in listing order", got, err)
+	}
+	// Unlike Select, a class without tasks alone is fine (--show-task-ratio ApiUser).
+	if got, err := Pick(all, []string{"ApiUser"}); err != nil || len(got) != 1 {
+		t.Fatalf("Pick(ApiUser) = %v, %v", got, err)
+	}
+	if _, err := Select(all, []string{"ApiUser"}); err == nil {
+		t.Fatal("Select(ApiUser) accepted a selection without tasks")
+	}
+	if _, err := Pick(all, []string{"Nope"}); err == nil || err.Error() != "Unknown User(s): Nope" {
+		t.Fatalf("Pick(Nope) error %v", err)
+	}
+}
+
+// TestEqualWeights: Locust's assign_equal_weights, checked against
+// Locust 2.12.1 with weighted.py (package ratio's testdata): class weights 1,
+// task weights 1, tasks in reverse order.
+func TestEqualWeights(t *testing.T) {
+	in := []Class{
+		{Name: "Reader", Weight: 3, Tasks: []Task{{Path: "/browse", Weight: 3}, {Path: "/search", Weight: 2}, {Path: "/", Weight: 1}}},
+		{Name: "Idle", Weight: 2},
+	}
+	got := EqualWeights(in)
+	if got[0].Weight != 1 || got[1].Weight != 1 || len(got[1].Tasks) != 0 {
+		t.Fatalf("weights %+v", got)
+	}
+	var paths []string
+	for _, task := range got[0].Tasks {
+		if task.Weight != 1 {
+			t.Errorf("task %s weight %d", task.Path, task.Weight)
+		}
+		paths = append(paths, task.Path)
+	}
+	if strings.Join(paths, " ") != "/ /search /browse" {
+		t.Errorf("task order %v, want Locust's reversed order", paths)
+	}
+	if in[0].Weight != 3 || in[0].Tasks[0].Weight != 3 || in[0].Tasks[0].Path != "/browse" {
+		t.Error("EqualWeights modified its argument")
+	}
+}
+
+func TestRatioName(t *testing.T) {
+	tests := []struct {
+		task Task
+		want string
+	}{
+		{Builtin()[1].Tasks[0], "predict"},
+		{Task{Method: "GET", Path: "/hello", Name: "hello page"}, "hello page"},
+		{Task{Method: "GET", Path: "/hello?x=1"}, "GET /hello?x=1"},
+	}
+	for _, tt := range tests {
+		if got := tt.task.RatioName(); got != tt.want {
+			t.Errorf("RatioName(%+v) = %q, want %q", tt.task, got, tt.want)
+		}
+	}
+}

@@ -17,9 +17,12 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
+
+	"predictlab/loadgen/internal/ratio"
 )
 
 //go:embed assets/charts.js
@@ -72,6 +75,7 @@ type Data struct {
 	History      []Point       // chart data, one point per sample (bounded by the caller)
 	SelfCheck    *SelfCheck    // nil = no verdict available
 	DownloadLink bool          // show "Download the Report" (served from /stats/report)
+	Ratios       ratio.Ratios  // "Final ratio": class and task shares when the test stopped
 }
 
 // Row is one line of the statistics tables. Times are milliseconds.
@@ -228,6 +232,7 @@ type view struct {
 	ChartsJS   template.JS
 	ReportJS   template.JS
 	Labels     [8]string
+	TasksJSON  string // Locust's data-tasks attribute: the ratios as json.dumps writes them
 }
 
 var funcs = template.FuncMap{
@@ -257,6 +262,32 @@ var funcs = template.FuncMap{
 	"duration": fmtDuration,
 	"spawn":    func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
 	"pct":      func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"share":    share,
+	"width": func(v float64) string {
+		return strconv.FormatFloat(math.Round(min(max(v, 0), 1)*1000)/10, 'f', -1, 64) + "%"
+	},
+}
+
+// share formats a ratio as Locust's report and web UI show it (tasks.js):
+// JavaScript's (ratio * 100).toFixed(1) + "%". toFixed rounds the exact
+// value of the double half up (6.25 gives "6.3", where Go's and Python's
+// %.1f give "6.2").
+func share(v float64) string {
+	x := new(big.Float).SetPrec(200).SetFloat64(v * 100)
+	neg := x.Sign() < 0
+	x.Abs(x)
+	x.Mul(x, big.NewFloat(10))
+	x.Add(x, big.NewFloat(0.5))
+	n, _ := x.Int(nil) // floor: x >= 0
+	s := n.String()
+	if len(s) < 2 {
+		s = "0" + s
+	}
+	s = s[:len(s)-1] + "." + s[len(s)-1:]
+	if neg && n.Sign() != 0 {
+		s = "-" + s
+	}
+	return s + "%"
 }
 
 var tmpl = template.Must(template.New("report").Funcs(funcs).Parse(reportTmpl))
@@ -284,6 +315,7 @@ func Write(w io.Writer, d *Data) error {
 		ChartsJS:   template.JS(chartsJS), //nolint:gosec // our own embedded asset
 		ReportJS:   template.JS(reportJS), //nolint:gosec // our own embedded asset
 		Labels:     PercentileLabels(),
+		TasksJSON:  string(d.Ratios.JSON(ratio.ReportJSON)),
 	}
 	if v.HostText == "" {
 		v.HostText = "None"

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"predictlab/loadgen/internal/ratio"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -46,6 +49,11 @@ func fixture() *Data {
 		Failures: []Failure{{Method: "GET", Name: "/fail", Error: "500 Server Error: Internal Server Error for url: /fail <b>", Occurrences: 20}},
 		Exceptions: []Exception{{Count: 1, Message: "ZeroDivisionError('division by zero')",
 			Traceback: "Traceback (most recent call last):\n  task x", Nodes: "local"}},
+		Ratios: ratio.Compute([]ratio.Class{
+			{Name: "ApiUser", Weight: 1},
+			{Name: "ApiAsyncUser", Weight: 1, Tasks: []ratio.Task{{Name: "predict", Weight: 1}}},
+			{Name: "Mixed", Weight: 1, Tasks: []ratio.Task{{Name: "GET /a", Weight: 3}, {Name: "<b>", Weight: 1}}},
+		}, map[string]int{"ApiAsyncUser": 100, "Mixed": 50}),
 		SelfCheck: &SelfCheck{Valid: false, MaxCPUPercent: 97.5, MaxScheduleLagMs: 12.25,
 			Warnings: []string{"CPU usage above 90% at 06:36:31"}},
 	}
@@ -201,5 +209,60 @@ func TestChartJSONNulls(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"rps":[null]`) {
 		t.Errorf("NaN should encode as null: %s", b)
+	}
+}
+
+// TestShare: ratios shown as Locust's tasks.js shows them,
+// (ratio * 100).toFixed(1) + "%": the exact double rounded half up.
+func TestShare(t *testing.T) {
+	for v, want := range map[float64]string{
+		0: "0.0%", 1: "100.0%", 1.0 / 3: "33.3%", 2.0 / 3: "66.7%", 0.0625: "6.3%", 0.0125: "1.3%",
+		0.20000000000000004: "20.0%", 0.001: "0.1%", 0.0004: "0.0%", 0.0005: "0.1%",
+	} {
+		if got := share(v); got != want {
+			t.Errorf("share(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestFinalRatio(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`<h2>Final ratio</h2>`,
+		`<h3>Ratio per User class</h3>`, `<h3>Total ratio</h3>`,
+		`<tr class="class"><td class="name">ApiAsyncUser</td><td class="pct">66.7%</td>`,
+		`<tr class="task"><td class="name">GET /a</td><td class="pct">75.0%</td>`,   // per class
+		`<tr class="task"><td class="name">GET /a</td><td class="pct">25.0%</td>`,   // total
+		`<tr class="task"><td class="name">&lt;b&gt;</td><td class="pct">8.3%</td>`, // escaped
+		`<tr class="class"><td class="name">ApiUser</td><td class="pct">0.0%</td>`,
+		`style="width: 66.7%"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	// The data attribute holds Locust's JSON, as its report.
+	m := regexp.MustCompile(`data-tasks="([^"]*)"`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no data-tasks attribute")
+	}
+	want := string(fixture().Ratios.JSON(ratio.ReportJSON))
+	if got := html.UnescapeString(m[1]); got != want {
+		t.Errorf("data-tasks = %s, want %s", got, want)
+	}
+	if i, j := strings.Index(out, "<h2>Charts</h2>"), strings.Index(out, "<h2>Final ratio</h2>"); i < 0 || j < i {
+		t.Error("Final ratio is not after the charts (Locust's order)")
+	}
+	empty := &Data{Requests: []Row{{Name: "Aggregated", Aggregated: true}}}
+	buf.Reset()
+	if err := Write(&buf, empty); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "No user classes") {
+		t.Error("an empty ratio section is not explained")
 	}
 }

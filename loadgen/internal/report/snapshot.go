@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 )
@@ -18,6 +19,9 @@ type Info struct {
 	SpawnRate   float64       // users per second
 	RunTime     time.Duration // requested run time, 0 = none
 	Version     string        // loadgen version
+	// Ratios are the classes' and tasks' shares for "Final ratio", from the
+	// users running when the test stopped (Locust's final_user_classes_count).
+	Ratios ratio.Ratios
 }
 
 // FromSnapshot builds the report of snap. check may be nil (no verdict).
@@ -26,6 +30,7 @@ func FromSnapshot(snap *stats.Snapshot, info Info, check *SelfCheck) *Data {
 	d := &Data{
 		Script: info.Script, Host: info.Host, UserClasses: info.UserClasses, Users: info.Users,
 		SpawnRate: info.SpawnRate, RunTime: info.RunTime, Version: info.Version, SelfCheck: check,
+		Ratios: info.Ratios,
 	}
 	if snap == nil {
 		d.Requests = []Row{{Name: "Aggregated", Aggregated: true}}

@@ -19,6 +19,7 @@ import (
 
 	"predictlab/loadgen/internal/browsertest"
 	"predictlab/loadgen/internal/csvout"
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/stats"
 )
@@ -166,10 +167,22 @@ func TestBrowserWebUI(t *testing.T) {
 	tgt := target(t)
 	lr := newLoopRunner()
 	t.Cleanup(lr.Stop)
+	// The loop runner's users are all ApiSyncUser; a second class, with
+	// weighted tasks, gets half as many (made-up counts) for the ratio tab.
+	classes := []ratio.Class{
+		{Name: "ApiUser", Weight: 1},
+		{Name: "ApiSyncUser", Weight: 1, Tasks: []ratio.Task{{Name: "predict", Weight: 1}}},
+		{Name: "Mixed", Weight: 1, Tasks: []ratio.Task{{Name: "GET /items", Weight: 3}, {Name: "search", Weight: 1}}},
+	}
 	srv, err := New(Options{Users: 20, SpawnRate: 20, Runner: lr, CSV: csvout.Formats{}, Version: "test",
 		Report: func(s *stats.Snapshot) *report.Data {
 			return report.FromSnapshot(s, report.Info{Host: tgt.URL, UserClasses: []string{"ApiSyncUser"}, Users: 20, SpawnRate: 20}, nil)
-		}, Log: zerolog.Nop()})
+		},
+		Ratios: func() ratio.Ratios {
+			n := lr.UserCount()
+			return ratio.Compute(classes, map[string]int{"ApiSyncUser": n, "Mixed": n / 2})
+		},
+		Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +243,25 @@ func TestBrowserWebUI(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("edit")))
 	wait("8 users", `document.getElementById("st-users").textContent === "8"`)
 
+	// The Current ratio tab shows /tasks as Locust's tasks.js does and
+	// follows the running users: 8 ApiSyncUser and 4 Mixed users.
+	do("ratio tab", chromedp.Click(chromedp.CSS(`a[data-tab="ratio"]`)), chromedp.WaitVisible(chromedp.ID("ratio-total")))
+	const ratioRows = `Array.from(document.querySelectorAll("#ratio-total tr")).map(r => r.className + " " +
+		Array.from(r.cells).slice(0, 2).map(c => c.textContent).join(" ")).join("|")`
+	const wantRatio = "class ApiSyncUser 66.7%|task predict 66.7%|class ApiUser 0.0%|class Mixed 33.3%|task GET /items 25.0%|task search 8.3%" // sorted as Flask sorts the keys
+	wait("the total ratios", ratioRows+` === "`+wantRatio+`"`)
+	if got := browsertest.Text(t, ctx, `#ratio-per-class tr.task:nth-child(5) td.pct`); got != "75.0%" {
+		t.Errorf("per-class ratio of GET /items = %q, want 75.0%%", got)
+	}
+	browsertest.Screenshot(t, ctx, "webui-ratio.png")
+
 	// 7. Stop.
 	do("stop", chromedp.Click(chromedp.ID("btn-stop")))
 	wait("stopped state", `document.getElementById("st-state").textContent === "stopped"`)
 	do("new test link", chromedp.WaitVisible(chromedp.ID("btn-new")))
+	// With no user running, the ratio tab (still refreshed every second)
+	// shows every class at 0%, as Locust's.
+	wait("the ratios at 0 after the stop", `document.querySelector("#ratio-total tr.class td.pct").textContent === "0.0%"`)
 
 	// 8. Download the requests CSV through the page's link.
 	do("download tab", chromedp.Click(chromedp.CSS(`a[data-tab="download"]`)), chromedp.WaitVisible(chromedp.ID("dl-stats")),

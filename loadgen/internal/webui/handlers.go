@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"predictlab/loadgen/internal/config"
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/stats"
 )
@@ -47,6 +48,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stats/requests_full_history/csv", s.handleFullHistory)
 	mux.HandleFunc("GET /exceptions", s.handleExceptions)
 	mux.HandleFunc("GET /stats/report", s.handleReport)
+	mux.HandleFunc("GET /tasks", s.handleTasks)
 
 	static := http.NewServeMux()
 	static.HandleFunc("GET /static/charts.js", asset("text/javascript; charset=utf-8", report.ChartScript()))
@@ -333,4 +335,15 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", "attachment;filename=report_"+pythonTime(s.opts.Now())+".html")
 	}
 	_, _ = w.Write(buf.Bytes())
+}
+
+// handleTasks answers Locust's GET /tasks: {"per_class": ..., "total": ...}
+// as Flask writes it (2-space indent, sorted keys, Python floats).
+func (s *Server) handleTasks(w http.ResponseWriter, _ *http.Request) {
+	var r ratio.Ratios
+	if s.opts.Ratios != nil {
+		r = s.opts.Ratios()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(r.JSON(ratio.WebJSON), '\n'))
 }

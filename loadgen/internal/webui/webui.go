@@ -1,6 +1,6 @@
 // Package webui is loadgen's live web UI: a page to start, watch, edit and
 // stop a test, and Locust 2.12's HTTP contract (POST /swarm, GET /stop,
-// /stats/reset, /stats/requests, the CSV downloads and /stats/report) so
+// /stats/reset, /stats/requests, /tasks, the CSV downloads and /stats/report) so
 // scripts written for Locust's web UI work unchanged.
 //
 // Create a Server with New, then either mount Handler on your own server or
@@ -30,6 +30,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/stats"
 )
@@ -89,6 +90,10 @@ type Options struct {
 	Runner Runner
 	CSV    CSV
 	Report ReportFunc
+	// Ratios returns the task ratios GET /tasks answers and the "Current
+	// ratio" tab shows (Locust's: from the running users per class); nil
+	// answers no classes. Called from request goroutines.
+	Ratios func() ratio.Ratios
 	Log    zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time

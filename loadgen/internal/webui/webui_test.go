@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/stats"
 )
@@ -173,7 +174,8 @@ func TestRoutes(t *testing.T) {
 		wantBody           []string
 		wantDisposition    string
 	}{
-		{"page", "GET", "/", 200, "text/html", []string{"Start new load test", `name="user_count"`, `value="http://127.0.0.1:5001"`, "./static/charts.js"}, ""},
+		{"page", "GET", "/", 200, "text/html", []string{"Start new load test", `name="user_count"`, `value="http://127.0.0.1:5001"`, "./static/charts.js", `data-tab="ratio">Current ratio</a>`}, ""},
+		{"tasks", "GET", "/tasks", 200, "application/json", []string{"{\n  \"per_class\": {},\n  \"total\": {}\n}\n"}, ""},
 		{"stats json", "GET", "/stats/requests", 200, "application/json", []string{`"current_response_time_percentile_50"`}, ""},
 		{"history", "GET", "/stats/history", 200, "application/json", []string{`"history"`, `"verdict"`}, ""},
 		{"exceptions", "GET", "/exceptions", 200, "application/json", []string{`"msg": "ZeroDivisionError(&#x27;division by zero&#x27;)"`, "Traceback &lt;here&gt;"}, ""},
@@ -443,4 +445,68 @@ type countingRunner struct {
 func (c *countingRunner) Snapshot() *stats.Snapshot {
 	*c.calls++
 	return c.fakeRunner.Snapshot()
+}
+
+// TestTasks: GET /tasks answers Options.Ratios as Flask does (sorted keys,
+// 2-space indent, Python floats; package ratio checks the bytes against
+// Locust's), behind the web auth like Locust's route.
+func TestTasks(t *testing.T) {
+	counts := map[string]int{}
+	srv, _ := newTestServer(t, func(o *Options) {
+		o.Auth = "u:p"
+		o.Ratios = func() ratio.Ratios {
+			return ratio.Compute([]ratio.Class{
+				{Name: "ApiSyncUser", Weight: 1, Tasks: []ratio.Task{{Name: "predict", Weight: 1}}},
+				{Name: "ApiAsyncUser", Weight: 1, Tasks: []ratio.Task{{Name: "predict", Weight: 1}}},
+			}, counts)
+		}
+	})
+	h := srv.Handler()
+	if rec := do(t, h, "GET", "/tasks", nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("without auth: status %d", rec.Code)
+	}
+	counts["ApiAsyncUser"] = 1
+	rec := do(t, h, "GET", "/tasks", nil, "u", "p")
+	want := `{
+  "per_class": {
+    "ApiAsyncUser": {
+      "ratio": 1.0,
+      "tasks": {
+        "predict": {
+          "ratio": 1.0
+        }
+      }
+    },
+    "ApiSyncUser": {
+      "ratio": 0.0,
+      "tasks": {
+        "predict": {
+          "ratio": 1.0
+        }
+      }
+    }
+  },
+  "total": {
+    "ApiAsyncUser": {
+      "ratio": 1.0,
+      "tasks": {
+        "predict": {
+          "ratio": 1.0
+        }
+      }
+    },
+    "ApiSyncUser": {
+      "ratio": 0.0,
+      "tasks": {
+        "predict": {
+          "ratio": 0.0
+        }
+      }
+    }
+  }
+}
+`
+	if rec.Code != 200 || rec.Body.String() != want || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("status %d, %s:\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
 }

@@ -1,7 +1,7 @@
 // app.js: the loadgen web UI. Polls /stats/requests (2 s), /stats/history
-// (2 s, charts) and /exceptions (5 s); one request of each kind in flight at
-// most, so a slow or busy generator is never flooded. Server data is inserted
-// with textContent only.
+// (2 s, charts), /exceptions (5 s) and, while the Current ratio tab is shown,
+// /tasks (1 s); one request of each kind in flight at most, so a slow or busy
+// generator is never flooded. Server data is inserted with textContent only.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
@@ -196,6 +196,47 @@
       .catch(function () {}).then(function () { setTimeout(pollExceptions, 5000); });
   }
 
+  // Current ratio: the /tasks JSON as Locust's tasks.js shows it, each
+  // ratio as (ratio * 100).toFixed(1) + "%", tasks under their class.
+  function ratioRow(kind, name, r) {
+    var tr = document.createElement("tr"), td = document.createElement("td"), bar = document.createElement("div");
+    tr.className = kind;
+    cell(tr, name, "name");
+    cell(tr, (r * 100).toFixed(1) + "%", "pct");
+    td.className = "gauge";
+    bar.className = "ratio-bar";
+    bar.style.width = Math.max(0, Math.min(100, r * 100)) + "%";
+    td.appendChild(bar);
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function renderRatio(tableId, classes) {
+    var frag = document.createDocumentFragment();
+    Object.keys(classes).forEach(function (name) {
+      var c = classes[name], tasks = c.tasks || {};
+      frag.appendChild(ratioRow("class", name, c.ratio));
+      Object.keys(tasks).forEach(function (t) { frag.appendChild(ratioRow("task", t, tasks[t].ratio)); });
+    });
+    if (!frag.childNodes.length) { frag.appendChild(emptyRow(3, "No user classes")); }
+    $(tableId).tBodies[0].replaceChildren(frag);
+  }
+
+  var tasksBusy = false;
+  function refreshTasks() {
+    if (tasksBusy || activeTab !== "ratio") { return; }
+    tasksBusy = true;
+    getJSON("./tasks").then(function (d) {
+      renderRatio("ratio-per-class", d.per_class || {});
+      renderRatio("ratio-total", d.total || {});
+    }).catch(function () {}).then(function () { tasksBusy = false; });
+  }
+
+  function pollTasks() {
+    refreshTasks();
+    setTimeout(pollTasks, 1000);
+  }
+
   function selectTab(name) {
     activeTab = name;
     Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (t) {
@@ -205,6 +246,7 @@
       p.hidden = p.id !== "tab-" + name;
     });
     drawCharts();
+    refreshTasks();
   }
 
   var startedOnce = false;
@@ -278,4 +320,5 @@
   pollStats();
   pollHistory();
   pollExceptions();
+  pollTasks();
 })();

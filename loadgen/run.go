@@ -16,6 +16,7 @@ import (
 	"predictlab/loadgen/internal/config"
 	"predictlab/loadgen/internal/httpclient"
 	"predictlab/loadgen/internal/locustlog"
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/scenario"
 	"predictlab/loadgen/internal/selfcheck"
@@ -82,6 +83,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	if cfg.ShowTaskRatio || cfg.ShowTaskRatioJSON {
+		picked, err := users.Pick(all, cfg.UserClasses)
+		if err != nil {
+			return fail("%s", err)
+		}
+		return showTaskRatio(cfg, picked, stdout)
+	}
+	if cfg.EqualWeights {
+		all = users.EqualWeights(all)
+	}
 	classes, err := users.Select(users.FilterTags(all, cfg.Tags, cfg.ExcludeTags), cfg.UserClasses)
 	if err != nil {
 		if sel, serr := users.Select(all, cfg.UserClasses); serr == nil { // -T/-E left no task to run
@@ -105,6 +116,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWeb(ctx, cfg, classes, logger, errw, stdout)
 	}
 	return runHeadless(ctx, cfg, classes, logger, errw, stdout)
+}
+
+// showTaskRatio prints --show-task-ratio's table (or, with only
+// --show-task-ratio-json, the JSON) of classes as Locust 2.12.1 does: class
+// ratios from the users of -u split by class weight (one user per unit of
+// weight without -u), task ratios from the task weights. Like Locust, which
+// prints them before it applies -T/-E (at the test's start) and
+// --equal-weights (at init), it shows the classes' own tasks and weights.
+func showTaskRatio(cfg *config.Config, classes []users.Class, stdout io.Writer) error {
+	n := 0 // Locust's num_users is None unless -u (or LOCUST_USERS, a config file) sets it
+	if cfg.UsersSet {
+		n = cfg.Users
+	}
+	rc := ratioClasses(classes)
+	r := ratio.Compute(rc, ratio.Distribution(rc, n))
+	if cfg.ShowTaskRatio {
+		if err := r.WriteText(stdout); err != nil {
+			return fmt.Errorf("print task ratio: %w", err)
+		}
+		return nil
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", r.JSON(ratio.ShowTaskRatioJSON)); err != nil {
+		return fmt.Errorf("print task ratio: %w", err)
+	}
+	return nil
+}
+
+// ratioClasses describes classes for package ratio, each task under its
+// RatioName.
+func ratioClasses(classes []users.Class) []ratio.Class {
+	out := make([]ratio.Class, len(classes))
+	for i, c := range classes {
+		out[i] = ratio.Class{Name: c.Name, Weight: c.Weight}
+		for _, t := range c.Tasks {
+			out[i].Tasks = append(out[i].Tasks, ratio.Task{Name: t.RatioName(), Weight: t.Weight})
+		}
+	}
+	return out
 }
 
 // hostname is the host name shown in log lines, as Locust's <hostname>.
@@ -193,6 +242,9 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 			mainLog.Info().Msgf("Got %s signal", sigName(se.sig))
 		}
 	}
+	// The report's "Final ratio" is from the users running when the test
+	// stopped (Locust's final_user_classes_count).
+	counts := sess.ClassCounts()
 	sess.Stop()
 	stopLoop()
 	<-loopDone
@@ -200,6 +252,7 @@ func runHeadless(ctx context.Context, cfg *config.Config, classes []users.Class,
 
 	names := classNames(classes)
 	info := reportInfo(cfg, cfg.Host, cfg.Users, cfg.SpawnRate, cfg.RunTime, names)
+	info.Ratios = ratio.Compute(ratioClasses(classes), counts)
 	code, err := finish(cfg, st, mon, out, info, names, startTime, endTime, logger, true)
 	if err != nil {
 		return err

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	stdhtml "html"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,5 +345,142 @@ func TestLogFileGetsErrors(t *testing.T) {
 				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestShowTaskRatio: --show-task-ratio(-json) print what Locust 2.12.1
+// printed for the same classes (internal/ratio/testdata/locust), exit 0, and
+// run before -T/-E, --equal-weights, -t and the host check, as Locust's do.
+func TestShowTaskRatio(t *testing.T) {
+	dir := t.TempDir()
+	// weighted.py as a scenario: tasks named as the Python functions, but
+	// one, left unnamed, shown as its method and path.
+	scen := filepath.Join(dir, "weighted.yaml")
+	os.WriteFile(scen, []byte(`users:
+  - name: Reader
+    weight: 3
+    tasks:
+      - {path: /browse, name: browse, weight: 3, tags: [read]}
+      - {path: /search, name: search, weight: 2, tags: [read, slow]}
+      - {path: /, name: home}
+  - name: Writer
+    tasks:
+      - {method: POST, path: /post, name: post, weight: 5, tags: [write]}
+      - {method: POST, path: /upload, name: upload, weight: 2, tags: [slow]}
+  - name: Idle
+    weight: 2
+    tasks:
+      - {path: /ping, name: ping}
+`), 0o644)
+	unnamed := filepath.Join(dir, "unnamed.yaml")
+	os.WriteFile(unnamed, []byte("users:\n  - name: U\n    tasks:\n      - {path: /a, weight: 3}\n      - {method: POST, path: /b}\n"), 0o644)
+	locust := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("internal", "ratio", "testdata", "locust", name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"built-in", []string{"--show-task-ratio"}, locust("bench_text")},
+		{"built-in json", []string{"--show-task-ratio-json"}, locust("bench_json")},
+		{"-f benchmark.py -u 1", []string{"-f", "benchmark.py", "--show-task-ratio", "-u", "1"}, locust("bench_u1_text")},
+		{"-u 150", []string{"--show-task-ratio", "-u", "150"}, locust("bench_u150_text")},
+		{"one class", []string{"--show-task-ratio-json", "ApiAsyncUser"}, locust("bench_async_json")},
+		{"taskless class alone", []string{"--show-task-ratio", "ApiUser"}, locust("bench_apiuser_text")},
+		{"-T ignored", []string{"--show-task-ratio", "-T", "nosuch"}, locust("bench_tagx_text")},
+		{"--equal-weights ignored", []string{"--show-task-ratio-json", "--equal-weights"}, locust("bench_eq_json")},
+		{"text wins over json", []string{"--show-task-ratio", "--show-task-ratio-json", "-f", scen}, locust("w_both_text")},
+		{"bad -t, no host, headless", []string{"--show-task-ratio", "--headless", "-t", "bogus", "-f", scen, "-u", "3"}, locust("w_headless_text")},
+		{"scenario -u 7", []string{"--show-task-ratio", "-f", scen, "-u", "7"}, locust("w_u7_text")},
+		{"scenario json -u 5", []string{"--show-task-ratio-json", "-f", scen, "-u", "5"}, locust("w_u5_json")},
+		{"scenario -E slow", []string{"--show-task-ratio-json", "-f", scen, "-E", "slow"}, locust("w_eslow_json")},
+		{"scenario class", []string{"--show-task-ratio", "-f", scen, "Writer"}, locust("w_writer_text")},
+		{"unnamed tasks", []string{"--show-task-ratio", "-f", unnamed}, `
+ Task ratio per User class
+--------------------------------------------------------------------------------
+ 100.0      U                                                 
+   75.0       GET /a                                          
+   25.0       POST /b                                         
+
+ Total task ratio
+--------------------------------------------------------------------------------
+ 100.0      U                                                 
+   75.0       GET /a                                          
+   25.0       POST /b                                         
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err, stdout, stderr := runArgs(context.Background(), tt.args...)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr)
+			}
+			if stdout != tt.want {
+				t.Errorf("stdout:\n%s\nwant (Locust's):\n%s", stdout, tt.want)
+			}
+			if strings.Contains(stderr, "WARNING") || strings.Contains(stderr, "ERROR") {
+				t.Errorf("stderr:\n%s", stderr)
+			}
+		})
+	}
+	err, stdout, stderr := runArgs(context.Background(), "--show-task-ratio", "Nope")
+	if code(err) != 1 || stdout != "" || !strings.Contains(stderr, "Unknown User(s): Nope") {
+		t.Errorf("unknown class: exit %d, stdout %q, stderr %q", code(err), stdout, stderr)
+	}
+}
+
+// TestEqualWeightsFinalRatio: --equal-weights gives every class and task
+// weight 1 (so 4 users split 2/2 instead of 3/1, and each task is as likely),
+// and the --html report's "Final ratio" is from the users at the stop, with
+// the tasks in Locust's reversed order and its data-tasks JSON.
+func TestEqualWeightsFinalRatio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for one second")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "s.yaml")
+	os.WriteFile(scen, []byte(`users:
+  - name: Reader
+    weight: 3
+    wait_time: constant(1)
+    tasks:
+      - {path: /browse, name: browse, weight: 3}
+      - {path: /search, name: search}
+  - name: Idle
+    wait_time: constant(1)
+    tasks:
+      - {path: /ping, name: ping}
+`), 0o644)
+	html := filepath.Join(dir, "r.html")
+	err, _, stderr := runArgs(context.Background(), "--host", srv.URL, "--headless", "-u", "4", "-r", "4", "-t", "1",
+		"--only-summary", "--equal-weights", "--html", html, "-f", scen)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `All users spawned: {"Idle": 2, "Reader": 2} (4 total users)`) {
+		t.Errorf("users not split equally:\n%s", stderr)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`data-tasks="([^"]*)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("the report has no data-tasks")
+	}
+	want := `{"per_class": {"Reader": {"ratio": 0.5, "tasks": {"search": {"ratio": 0.5}, "browse": {"ratio": 0.5}}}, "Idle": {"ratio": 0.5, "tasks": {"ping": {"ratio": 1.0}}}}, ` +
+		`"total": {"Reader": {"ratio": 0.5, "tasks": {"search": {"ratio": 0.25}, "browse": {"ratio": 0.25}}}, "Idle": {"ratio": 0.5, "tasks": {"ping": {"ratio": 0.5}}}}}`
+	if got := stdhtml.UnescapeString(string(m[1])); got != want {
+		t.Errorf("data-tasks:\n%s\nwant\n%s", got, want)
+	}
+	if !bytes.Contains(b, []byte(`<tr class="task"><td class="name">browse</td><td class="pct">25.0%</td>`)) {
+		t.Error("the report does not show the total ratio of browse")
 	}
 }

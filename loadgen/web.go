@@ -13,6 +13,7 @@ import (
 	"predictlab/loadgen/internal/config"
 	"predictlab/loadgen/internal/csvout"
 	"predictlab/loadgen/internal/locustlog"
+	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/session"
@@ -22,7 +23,7 @@ import (
 )
 
 // webSession is the session as the web UI drives it; it remembers the last
-// test's settings for the report.
+// test's settings and its users at the stop for the report.
 type webSession struct {
 	*session.Session
 
@@ -31,6 +32,32 @@ type webSession struct {
 	rate    float64
 	runTime time.Duration
 	host    string
+	final   map[string]int // users per class when the test last stopped
+}
+
+// Stop stops the test, first noting the users per class for the report's
+// "Final ratio" (Locust's final_user_classes_count).
+func (w *webSession) Stop() {
+	if st := w.State(); st == session.StateSpawning || st == session.StateRunning {
+		counts := w.ClassCounts()
+		w.mu.Lock()
+		w.final = counts
+		w.mu.Unlock()
+	}
+	w.Session.Stop()
+}
+
+// reportCounts are the users per class the report's ratios use: the
+// running users, or once the test is stopping or stopped the users at the
+// stop (as Locust's report).
+func (w *webSession) reportCounts() map[string]int {
+	switch w.State() {
+	case session.StateStopping, session.StateStopped:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.final
+	}
+	return w.ClassCounts()
 }
 
 // Start starts or changes the test and records its settings.
@@ -96,9 +123,12 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	ws.Session = session.New(opts)
 
 	classNames := classNames(classes)
+	rc := ratioClasses(classes)
 	info := func() report.Info {
 		u, r, h, rt := ws.settings()
-		return reportInfo(cfg, h, u, r, rt, classNames)
+		i := reportInfo(cfg, h, u, r, rt, classNames)
+		i.Ratios = ratio.Compute(rc, ws.reportCounts())
+		return i
 	}
 	fullHistory := ""
 	if cfg.CSVPrefix != "" && cfg.CSVFullHistory {
@@ -109,6 +139,8 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 		Users: cfg.Users, SpawnRate: cfg.SpawnRate, Target: cfg.Host, RunTime: cfg.RunTime,
 		FullHistoryCSV: fullHistory, Version: version,
 		Runner: ws, CSV: csvout.Formats{},
+		// GET /tasks: Locust's, from the running users (all 0 when none run).
+		Ratios: func() ratio.Ratios { return ratio.Compute(rc, ws.ClassCounts()) },
 		Report: func(s *stats.Snapshot) *report.Data {
 			sc := currentCheck()
 			return report.FromSnapshot(s, info(), report.FromSelfCheck(sc))

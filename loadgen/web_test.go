@@ -119,6 +119,11 @@ func TestWebUIEndToEnd(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "loadgen-webui-charts.png")
 	do("stats tab", chromedp.Click(chromedp.CSS(`a[data-tab="stats"]`)))
 	browsertest.Screenshot(t, ctx, "loadgen-webui-stats.png")
+	// Current ratio: from the running users (ApiSyncUser only); the
+	// built-in task is named predict, as in benchmark.py.
+	do("ratio tab", chromedp.Click(chromedp.CSS(`a[data-tab="ratio"]`)), chromedp.WaitVisible(chromedp.ID("ratio-total")))
+	browsertest.WaitFor(t, ctx, "the current ratio", `Array.from(document.querySelectorAll("#ratio-total tr")).map(r =>
+		Array.from(r.cells).slice(0, 2).map(c => c.textContent).join(" ")).join("|") === "ApiSyncUser 100.0%|predict 100.0%"`)
 
 	do("stop", chromedp.Click(chromedp.ID("btn-stop")))
 	browsertest.WaitFor(t, ctx, "stopped state", `document.getElementById("st-state").textContent === "stopped"`)
@@ -147,6 +152,10 @@ func TestWebUIEndToEnd(t *testing.T) {
 		t.Errorf("no report log line:\n%s", logs)
 	}
 	openReport(t, ctx, path, "loadgen-web-report.png")
+	// The report's Final ratio is from the users at the stop, not 0.
+	if b, err := os.ReadFile(path); err != nil || !bytes.Contains(b, []byte(`<td class="name">ApiSyncUser</td><td class="pct">100.0%</td>`)) {
+		t.Errorf("the report's Final ratio does not show the users at the stop (%v)", err)
+	}
 }
 
 func TestHeadlessHTMLReport(t *testing.T) {

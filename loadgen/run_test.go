@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	stdhtml "html"
 	"net/http"
 	"net/http/httptest"
@@ -459,10 +460,20 @@ func TestEqualWeightsFinalRatio(t *testing.T) {
       - {path: /ping, name: ping}
 `), 0o644)
 	html := filepath.Join(dir, "r.html")
-	err, _, stderr := runArgs(context.Background(), "--host", srv.URL, "--headless", "-u", "4", "-r", "4", "-t", "1",
-		"--only-summary", "--equal-weights", "--html", html, "-f", scen)
+	err, stdout, stderr := runArgs(context.Background(), "--host", srv.URL, "--headless", "-u", "4", "-r", "4", "-t", "1",
+		"--only-summary", "--equal-weights", "--html", html, "--json", "-E", "untagged", "-f", scen)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	// --json records the settings that shaped the workload.
+	var doc struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if doc.Config["equal_weights"] != true || fmt.Sprint(doc.Config["exclude_tags"]) != "[untagged]" || doc.Config["tags"] != nil {
+		t.Errorf("--json config %v", doc.Config)
 	}
 	if !strings.Contains(stderr, `All users spawned: {"Idle": 2, "Reader": 2} (4 total users)`) {
 		t.Errorf("users not split equally:\n%s", stderr)

@@ -62,7 +62,12 @@ type Config struct {
 	SpawnRate   float64  `json:"spawn_rate"`
 	RunTimeS    int64    `json:"run_time_s"` // 0 = no limit
 	UserClasses []string `json:"user_classes"`
-	Version     string   `json:"version"`
+	// Tags and ExcludeTags are -T/--tags and -E/--exclude-tags (absent when
+	// not given); EqualWeights is --equal-weights (absent when false).
+	Tags         []string `json:"tags,omitempty"`
+	ExcludeTags  []string `json:"exclude_tags,omitempty"`
+	EqualWeights bool     `json:"equal_weights,omitempty"`
+	Version      string   `json:"version"`
 }
 
 // SelfCheck is the "self_check" object: whether the generator kept up.

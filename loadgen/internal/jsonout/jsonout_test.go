@@ -50,9 +50,10 @@ func TestGolden(t *testing.T) {
 	var b bytes.Buffer
 	meta := Meta{
 		SelfCheck: selfCheck{Valid: true, MaxCPUPercent: 12.5, Warnings: []string{}},
-		Config:    Config{Host: "http://127.0.0.1:8001", Users: 5, SpawnRate: 5, RunTimeS: 3, UserClasses: []string{"ApiAsyncUser"}, Version: "test"},
-		EndTime:   t0.Add(3500 * time.Millisecond),
-		ExitCode:  1,
+		Config: Config{Host: "http://127.0.0.1:8001", Users: 5, SpawnRate: 5, RunTimeS: 3, UserClasses: []string{"ApiAsyncUser"},
+			Tags: []string{"predict"}, ExcludeTags: []string{"slow", "health"}, EqualWeights: true, Version: "test"},
+		EndTime:  t0.Add(3500 * time.Millisecond),
+		ExitCode: 1,
 	}
 	if err := Write(&b, snapshot(), meta); err != nil {
 		t.Fatal(err)

@@ -297,7 +297,10 @@ func TestBrowserReportOffline(t *testing.T) {
 	requests := browsertest.Offline(t, ctx)
 	browsertest.Do(t, ctx, "open report", chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.ID("chart-rps")))
 	browsertest.ChartsDrawn(t, ctx, "chart-rps", "chart-rt", "chart-users", "chart-check")
-	browsertest.Screenshot(t, ctx, "report.png")
+	if got := browsertest.Text(t, ctx, `#tasks .ratio:last-child tr.task td.pct`); got != "66.7%" {
+		t.Errorf("Final ratio: total of predict = %q, want 66.7%%", got)
+	}
+	browsertest.Screenshot(t, ctx, "report.png") // the whole page, Final ratio at the end
 	if r := requests(); len(r) > 0 {
 		t.Errorf("the report fetched from the network: %v", r)
 	}
@@ -327,6 +330,11 @@ func fixtureReport() *report.Data {
 		check.Timeline = append(check.Timeline, report.CheckPoint{Time: t0.Add(time.Duration(sec+1) * time.Second), Users: 20,
 			CPUPercent: 10 + float64(sec%7), MaxLagMs: 0.2 + float64(sec%5)/5})
 	}
+	ratios := ratio.Compute([]ratio.Class{
+		{Name: "ApiUser", Weight: 1},
+		{Name: "ApiSyncUser", Weight: 1, Tasks: []ratio.Task{{Name: "predict", Weight: 1}}},
+		{Name: "Mixed", Weight: 1, Tasks: []ratio.Task{{Name: "GET /items", Weight: 3}, {Name: "search", Weight: 1}}},
+	}, map[string]int{"ApiSyncUser": 20, "Mixed": 10})
 	return report.FromSnapshot(st.Snapshot(), report.Info{Host: "http://127.0.0.1:5001", UserClasses: []string{"ApiSyncUser"},
-		Users: 20, SpawnRate: 20, RunTime: time.Minute, Version: "test"}, check)
+		Users: 20, SpawnRate: 20, RunTime: time.Minute, Version: "test", Ratios: ratios}, check)
 }

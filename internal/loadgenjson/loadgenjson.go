@@ -70,11 +70,25 @@ type Config struct {
 	Version      string   `json:"version"`
 }
 
+// LateMS and LatePercent define a late run: a request is late when it leaves
+// more than LateMS after its schedule, and a run whose late requests exceed
+// LatePercent of its scheduled ones (its 99th percentile of lag is above
+// LateMS) fell behind.
+const (
+	LateMS      = 10
+	LatePercent = 1
+)
+
 // SelfCheck is the "self_check" object: whether the generator kept up.
 type SelfCheck struct {
 	Valid            bool    `json:"valid"`
 	MaxCPUPercent    float64 `json:"max_cpu_percent"`
 	MaxScheduleLagMS float64 `json:"max_schedule_lag_ms"`
+	// ScheduledRequests counts the requests that had a schedule (every one
+	// but a user's first); LateRequests those that left more than LateMS
+	// behind it.
+	ScheduledRequests int64 `json:"scheduled_requests"`
+	LateRequests      int64 `json:"late_requests"`
 	// MaxStartLagMS is how late users' first requests left after their
 	// spawn time (spawning many users at once); reported, not a verdict.
 	MaxStartLagMS float64  `json:"max_start_lag_ms"`
@@ -84,17 +98,34 @@ type SelfCheck struct {
 
 // Point is one second of the self-check timeline.
 type Point struct {
-	Timestamp  int64   `json:"timestamp"` // Unix seconds
-	Users      int     `json:"users"`
-	CPUPercent float64 `json:"cpu_percent"`
-	MaxLagMS   float64 `json:"max_lag_ms"`
+	Timestamp         int64   `json:"timestamp"` // Unix seconds
+	Users             int     `json:"users"`
+	CPUPercent        float64 `json:"cpu_percent"`
+	MaxLagMS          float64 `json:"max_lag_ms"`
+	ScheduledRequests int64   `json:"scheduled_requests"`
+	LateRequests      int64   `json:"late_requests"`
 	// MaxStartLagMS is the same for first requests after a spawn.
 	MaxStartLagMS float64 `json:"max_start_lag_ms"`
+}
+
+// TooLate reports whether more than LatePercent of n requests are late.
+func TooLate(late, n int64) bool { return late*100 > n*LatePercent }
+
+// LatePercentOf is late as a percentage of n (0 when n is 0).
+func LatePercentOf(late, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(late) * 100 / float64(n)
 }
 
 // Summary is the one-line verdict loadgen prints at the end of a run.
 func (s SelfCheck) Summary() string {
 	figures := fmt.Sprintf("generator CPU max %.1f%%, schedule lag max %.1f ms", s.MaxCPUPercent, s.MaxScheduleLagMS)
+	if s.LateRequests > 0 {
+		figures += fmt.Sprintf(", %d of %d requests (%.2f%%) more than %d ms late", s.LateRequests, s.ScheduledRequests,
+			LatePercentOf(s.LateRequests, s.ScheduledRequests), LateMS)
+	}
 	if s.MaxStartLagMS > 10 {
 		figures += fmt.Sprintf(", first requests up to %.1f ms after their user's spawn", s.MaxStartLagMS)
 	}

@@ -83,6 +83,8 @@ func TestSummary(t *testing.T) {
 			"Self-check: valid measurement (generator CPU max 3.2%, schedule lag max 0.5 ms)"},
 		{SelfCheck{MaxCPUPercent: 95, MaxScheduleLagMS: 30},
 			"Self-check: NOT a valid measurement, the load generator fell behind (generator CPU max 95.0%, schedule lag max 30.0 ms)"},
+		{SelfCheck{Valid: true, MaxCPUPercent: 2, MaxScheduleLagMS: 25.2, ScheduledRequests: 90000, LateRequests: 14},
+			"Self-check: valid measurement (generator CPU max 2.0%, schedule lag max 25.2 ms, 14 of 90000 requests (0.02%) more than 10 ms late)"},
 	}
 	for _, tt := range tests {
 		if got := tt.s.Summary(); got != tt.want {

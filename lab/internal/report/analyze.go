@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
@@ -120,7 +121,7 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 			a.GeneratorValid = false
 		}
 		for _, tk := range e.SelfCheck.Timeline {
-			if tk.CPUPercent >= GeneratorCPUPercent || tk.MaxLagMS >= GeneratorLagMS {
+			if tk.CPUPercent >= GeneratorCPUPercent || lateSecond(tk) {
 				a.GeneratorFlags = append(a.GeneratorFlags, GeneratorFlag{Experiment: e.Number, Timestamp: tk.Timestamp,
 					Users: tk.Users, CPUPercent: tk.CPUPercent, MaxLagMS: tk.MaxLagMS})
 				if e.Number == 2 && a.Breakpoint != nil && a.Breakpoint.At.Time > 0 && float64(tk.Timestamp) <= a.Breakpoint.At.Time {
@@ -311,11 +312,24 @@ func Conclusion(r *Results) []string {
 	switch {
 	case invalid == 0 && flags == 0:
 		out = append(out, "The load generator's self-check found no second where it was the limit.")
+	case invalid == 0:
+		out = append(out, fmt.Sprintf("The load generator's self-check judged every run valid (no run had more than %d%% of its requests over %d ms late, or CPU ≥ %.0f%%); %d single second(s) were flagged (see Load generator validity).",
+			loadgenjson.LatePercent, loadgenjson.LateMS, GeneratorCPUPercent, flags))
 	default:
-		out = append(out, fmt.Sprintf("The load generator's self-check judged %d experiment run(s) not valid and flagged %d second(s) (CPU ≥ %.0f%% or schedule lag ≥ %.0f ms); numbers from those runs may understate the servers (see Load generator validity).",
-			invalid, flags, GeneratorCPUPercent, GeneratorLagMS))
+		out = append(out, fmt.Sprintf("The load generator's self-check judged %d experiment run(s) not valid and flagged %d second(s) (CPU ≥ %.0f%%, or more than %d%% of a second's requests over %d ms late); numbers from those runs may understate the servers (see Load generator validity).",
+			invalid, flags, GeneratorCPUPercent, loadgenjson.LatePercent, loadgenjson.LateMS))
 	}
 	return out
+}
+
+// lateSecond reports whether more than loadgenjson.LatePercent of a
+// second's scheduled requests left over loadgenjson.LateMS late. A timeline
+// from a loadgen without per-second counts falls back to its max lag.
+func lateSecond(tk loadgenjson.Point) bool {
+	if tk.ScheduledRequests == 0 {
+		return tk.MaxLagMS >= GeneratorLagMS
+	}
+	return loadgenjson.TooLate(tk.LateRequests, tk.ScheduledRequests)
 }
 
 func fmtMS(v float64) string {

@@ -174,6 +174,14 @@ func TestConclusionFollowsNumbers(t *testing.T) {
 	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged 1 experiment run(s) not valid and flagged 1 second(s)") {
 		t.Errorf("conclusion ignores the generator flag:\n%s", c)
 	}
+	// A valid run with one stalled second: flagged, but the runs stay valid.
+	r.Targets[1].Experiments[1].SelfCheck = &experiment.SelfCheck{Valid: true, Timeline: []experiment.Tick{
+		{Timestamp: 1, ScheduledRequests: 200, LateRequests: 5, MaxLagMS: 25},
+		{Timestamp: 2, ScheduledRequests: 200, LateRequests: 1, MaxLagMS: 11}}}
+	Analyze(r)
+	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged every run valid") || !strings.Contains(c, "1 single second(s) were flagged") {
+		t.Errorf("conclusion on a valid run with one late second:\n%s", c)
+	}
 }
 
 // A start lag (users' first requests late when many spawn at once) is shown

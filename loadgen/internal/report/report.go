@@ -117,8 +117,11 @@ type SelfCheck struct {
 	Valid            bool
 	MaxCPUPercent    float64
 	MaxScheduleLagMs float64
-	Warnings         []string
-	Timeline         []CheckPoint
+	// LatePercent is the share of scheduled requests that left more than
+	// 10 ms late (over 1% makes a run invalid).
+	LatePercent float64
+	Warnings    []string
+	Timeline    []CheckPoint
 }
 
 // CheckPoint is one second of the self-check timeline.

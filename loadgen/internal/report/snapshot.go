@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
@@ -106,7 +107,8 @@ func unquote(s string) string {
 // FromSelfCheck converts the generator's self-check report.
 func FromSelfCheck(r selfcheck.Report) *SelfCheck {
 	sc := &SelfCheck{Valid: r.Valid, MaxCPUPercent: r.MaxCPUPercent, MaxScheduleLagMs: r.MaxScheduleLagMS,
-		Warnings: append([]string(nil), r.Warnings...)}
+		LatePercent: loadgenjson.LatePercentOf(r.LateRequests, r.ScheduledRequests),
+		Warnings:    append([]string(nil), r.Warnings...)}
 	for _, p := range r.Timeline {
 		sc.Timeline = append(sc.Timeline, CheckPoint{Time: time.Unix(p.Timestamp, 0), Users: p.Users,
 			CPUPercent: p.CPUPercent, MaxLagMs: p.MaxLagMS})

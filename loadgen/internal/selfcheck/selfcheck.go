@@ -5,6 +5,13 @@
 // the Monitor says so with Locust-style warnings and a verdict for the --json
 // "self_check" object and the final summary line.
 //
+// Saturated means above 90% CPU in any second. Late means that more than 1%
+// of the requests left more than 10 ms behind their schedule (the lag's 99th
+// percentile is above 10 ms): with the services on the same small machine,
+// single seconds see 10–25 ms stalls even when the generator uses 2% of a
+// CPU (full lab run, 2 vCPUs: 31 such seconds in 40 minutes), so the first
+// late request is warned about, but only a sustained lag decides the verdict.
+//
 // A user's first request has no wait before it: it leaves when the user is
 // spawned, and users of one batch are spawned back to back, as in Locust.
 // How late those first requests leave (the start lag) measures how fast the
@@ -31,7 +38,7 @@ import (
 // Thresholds above which a run is flagged.
 const (
 	CPUThresholdPercent = 90
-	LagThreshold        = 10 * time.Millisecond
+	LagThreshold        = loadgenjson.LateMS * time.Millisecond
 	maxTimeline         = 86400
 )
 
@@ -72,6 +79,8 @@ type Monitor struct {
 
 	lagNS      atomic.Int64 // max schedule lag in the current second
 	startLagNS atomic.Int64 // max start lag in the current second
+	scheduled  atomic.Int64 // scheduled requests in the current second
+	late       atomic.Int64 // of those, the late ones
 
 	lastWall time.Time
 	lastCPU  time.Duration
@@ -99,9 +108,13 @@ func New(now time.Time, cpu CPUTime, warn, info Warner) *Monitor {
 func (m *Monitor) ObserveLag(d time.Duration, first bool) {
 	if first {
 		storeMax(&m.startLagNS, int64(d))
-	} else {
-		storeMax(&m.lagNS, int64(d))
+		return
 	}
+	m.scheduled.Add(1)
+	if d > LagThreshold {
+		m.late.Add(1)
+	}
+	storeMax(&m.lagNS, int64(d))
 }
 
 func storeMax(v *atomic.Int64, n int64) {
@@ -127,6 +140,7 @@ func (m *Monitor) Tick(now time.Time, users int) Point {
 	lag := time.Duration(m.lagNS.Swap(0))
 	startLag := time.Duration(m.startLagNS.Swap(0))
 	p := Point{Timestamp: now.Unix(), Users: users, CPUPercent: round1(pct), MaxLagMS: round3(lag.Seconds() * 1000),
+		ScheduledRequests: m.scheduled.Swap(0), LateRequests: m.late.Swap(0),
 		MaxStartLagMS: round3(startLag.Seconds() * 1000)}
 	m.add(p)
 	return p
@@ -141,18 +155,19 @@ func (m *Monitor) add(p Point) {
 	r.MaxCPUPercent = max(r.MaxCPUPercent, p.CPUPercent)
 	r.MaxScheduleLagMS = max(r.MaxScheduleLagMS, p.MaxLagMS)
 	r.MaxStartLagMS = max(r.MaxStartLagMS, p.MaxStartLagMS)
+	r.ScheduledRequests += p.ScheduledRequests
+	r.LateRequests += p.LateRequests
 	if p.CPUPercent > CPUThresholdPercent && !m.cpuHigh {
 		m.cpuHigh = true
-		r.Valid = false
 		r.Warnings = append(r.Warnings, CPUWarning)
 		if m.warn != nil {
 			m.warn(CPUWarning)
 		}
 	}
+	r.Valid = !m.cpuHigh && !loadgenjson.TooLate(r.LateRequests, r.ScheduledRequests)
 	if p.MaxLagMS > float64(LagThreshold/time.Millisecond) && !m.lagHigh {
 		m.lagHigh = true
-		r.Valid = false
-		msg := fmt.Sprintf("Requests left more than %d ms behind their schedule (%.1f ms)! The load generator cannot keep up, so response times and throughput of this run are not a valid measurement", LagThreshold/time.Millisecond, p.MaxLagMS)
+		msg := fmt.Sprintf("Requests left more than %d ms behind their schedule (%.1f ms)! If more than %d%% of the requests leave that late, the load generator cannot keep up and response times and throughput of this run are not a valid measurement", LagThreshold/time.Millisecond, p.MaxLagMS, loadgenjson.LatePercent)
 		r.Warnings = append(r.Warnings, msg)
 		if m.warn != nil {
 			m.warn(msg)

@@ -51,3 +51,41 @@ func TestMonitor(t *testing.T) {
 		t.Fatalf("ProcessCPU = %v, %v", c, err)
 	}
 }
+
+// One stall that delays a few requests is warned about but leaves the run
+// valid; more than 1% of requests late makes it invalid.
+func TestMonitorLateShare(t *testing.T) {
+	t0 := time.Unix(1795761380, 0)
+	var warned []string
+	m := New(t0, func() (time.Duration, error) { return 0, nil }, func(s string) { warned = append(warned, s) }, nil)
+	second := func(i, n, late int, lag time.Duration) {
+		for range n - late {
+			m.ObserveLag(time.Millisecond, false)
+		}
+		for range late {
+			m.ObserveLag(lag, false)
+		}
+		m.Tick(t0.Add(time.Duration(i)*time.Second), 100)
+	}
+	second(1, 100, 0, 0)
+	second(2, 100, 2, 25*time.Millisecond) // a 25 ms stall: 2 of 200 so far = 1%
+	r := m.Report()
+	if !r.Valid || r.ScheduledRequests != 200 || r.LateRequests != 2 || r.MaxScheduleLagMS != 25 || len(warned) != 1 {
+		t.Fatalf("after one stall: report %+v, warned %q", r, warned)
+	}
+	if p := r.Timeline[1]; p.ScheduledRequests != 100 || p.LateRequests != 2 {
+		t.Fatalf("second 2: %+v", p)
+	}
+	if want := "Self-check: valid measurement (generator CPU max 0.0%, schedule lag max 25.0 ms, 2 of 200 requests (1.00%) more than 10 ms late)"; r.Summary() != want {
+		t.Fatalf("summary %q, want %q", r.Summary(), want)
+	}
+	second(3, 100, 2, 12*time.Millisecond) // 4 of 300: 1.33%
+	if r := m.Report(); r.Valid || len(warned) != 1 || !strings.HasPrefix(r.Summary(), "Self-check: NOT a valid measurement") {
+		t.Fatalf("after 1.33%% late: report %+v, warned %q", r, warned)
+	}
+	m.ObserveLag(time.Second, true) // a first request: start lag, not counted
+	second(4, 500, 0, 0)            // 4 of 800: 0.5%
+	if r := m.Report(); !r.Valid || r.ScheduledRequests != 800 {
+		t.Fatalf("after 0.5%% late: report %+v", r)
+	}
+}

@@ -262,6 +262,7 @@ type verdictJSON struct {
 	Valid            bool     `json:"valid"`
 	MaxCPUPercent    float64  `json:"max_cpu_percent"`
 	MaxScheduleLagMs float64  `json:"max_schedule_lag_ms"`
+	LatePercent      float64  `json:"late_percent"`
 	Warnings         []string `json:"warnings"`
 }
 
@@ -270,7 +271,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, _ *http.Request) {
 	ans := historyJSON{Embedded: report.EmbeddedData(d)}
 	if sc := d.SelfCheck; sc != nil {
 		ans.Verdict = &verdictJSON{Valid: sc.Valid, MaxCPUPercent: sc.MaxCPUPercent,
-			MaxScheduleLagMs: sc.MaxScheduleLagMs, Warnings: sc.Warnings}
+			MaxScheduleLagMs: sc.MaxScheduleLagMs, LatePercent: sc.LatePercent, Warnings: sc.Warnings}
 		if ans.Verdict.Warnings == nil {
 			ans.Verdict.Warnings = []string{}
 		}

@@ -176,7 +176,8 @@
     v.className = "verdict " + (sc.valid ? "ok" : "bad");
     badge.textContent = sc.valid ? "VALID" : "NOT VALID";
     txt.textContent = (sc.valid ? "The generator keeps up with its schedule." : "The generator itself may distort these numbers.") +
-      " Max CPU " + round(sc.max_cpu_percent, 1) + "% · max schedule lag " + round(sc.max_schedule_lag_ms, 1) + " ms." +
+      " Max CPU " + round(sc.max_cpu_percent, 1) + "% · max schedule lag " + round(sc.max_schedule_lag_ms, 1) + " ms · " +
+      round(sc.late_percent || 0, 1) + "% of requests more than 10 ms late." +
       (sc.warnings && sc.warnings.length ? " " + sc.warnings.join(" ") : "");
     hdr.textContent = sc.valid ? "OK" : "CHECK";
     hdr.className = "v " + (sc.valid ? "ok" : "bad");

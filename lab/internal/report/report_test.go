@@ -192,7 +192,7 @@ func TestMarkdownShowsStartLag(t *testing.T) {
 		Timeline: []experiment.Tick{{Timestamp: 1, Users: 500, MaxLagMS: 3, MaxStartLagMS: 21.5}}}
 	Analyze(r)
 	md := Markdown(r)
-	want := fmt.Sprintf("  - experiment %d: users' first requests left up to 21.5 ms after their spawn", r.Targets[0].Experiments[0].Number)
+	want := fmt.Sprintf("  - experiment %d: valid measurement (generator CPU max 0.0%%, schedule lag max 0.0 ms, first requests up to 21.5 ms after their user's spawn)", r.Targets[0].Experiments[0].Number)
 	if !strings.Contains(md, want) {
 		t.Errorf("summary lacks %q", want)
 	}

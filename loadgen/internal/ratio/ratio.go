@@ -15,9 +15,9 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"predictlab/loadgen/internal/pyjson"
 )
 
 // Class is a user class as the ratios see it.
@@ -198,7 +198,7 @@ func (j jsonWriter) key(depth int, k string) {
 		j.b.WriteByte('\n')
 		j.b.WriteString(strings.Repeat(j.style.Indent, depth+1))
 	}
-	pyString(j.b, k)
+	pyjson.WriteString(j.b, k)
 	j.b.WriteString(": ")
 }
 
@@ -238,7 +238,7 @@ func (j jsonWriter) entries(depth int, entries []Entry, withTasks bool) {
 		j.key(depth, e.Name)
 		j.open()
 		j.key(depth+1, "ratio")
-		j.b.WriteString(pyFloat(e.Ratio))
+		j.b.WriteString(pyjson.Float(e.Ratio))
 		if withTasks {
 			j.comma()
 			j.key(depth+1, "tasks")
@@ -247,63 +247,4 @@ func (j jsonWriter) entries(depth int, entries []Entry, withTasks bool) {
 		j.close(depth+1, true)
 	}
 	j.close(depth, len(entries) > 0)
-}
-
-// pyFloat formats f as Python's float repr, which json.dumps uses: the
-// shortest digits that round-trip, ".0" on integral values, exponent form
-// below 1e-4 and from 1e16. (The same rule as scenario.PyFloat; ratios are
-// finite, so the specials are not needed here.)
-func pyFloat(f float64) string {
-	if f == 0 {
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	if a := math.Abs(f); a < 1e-4 || a >= 1e16 {
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyString writes s as a JSON string the way Python's json module does with
-// ensure_ascii (its default, and Flask's): \uXXXX for everything outside
-// printable ASCII (UTF-16 surrogate pairs above U+FFFF).
-func pyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			switch {
-			case r == utf8.RuneError:
-				fmt.Fprintf(b, `\u%04x`, 0xfffd)
-			case r < 0x20 || r > 0x7e && r <= 0xffff:
-				fmt.Fprintf(b, `\u%04x`, r)
-			case r > 0xffff:
-				r -= 0x10000
-				fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-			default:
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
 }

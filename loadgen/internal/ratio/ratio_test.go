@@ -231,13 +231,3 @@ func TestJSONStrings(t *testing.T) {
 	}
 }
 
-func TestPyFloat(t *testing.T) {
-	for f, want := range map[float64]string{
-		0: "0.0", 1: "1.0", 0.5: "0.5", 1.0 / 3: "0.3333333333333333", 0.2 * 3 / 3: "0.2",
-		0.0001: "0.0001", 0.00001: "1e-05", 0.000012345: "1.2345e-05", 20000000000000000: "2e+16",
-	} {
-		if got := pyFloat(f); got != want {
-			t.Errorf("pyFloat(%v) = %q, want %q", f, got, want)
-		}
-	}
-}

@@ -103,14 +103,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestPyFloat(t *testing.T) {
-	for in, want := range map[float64]string{5.1: "5.1", 1: "1.0", 1234567: "1234567.0", 1e16: "1e+16", 1e-5: "1e-05", 0.0001: "0.0001", -2.5: "-2.5"} {
-		if got := PyFloat(in); got != want {
-			t.Errorf("PyFloat(%v) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("users:\n  - name: A\n"))

@@ -230,4 +230,3 @@ func TestJSONStrings(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
-

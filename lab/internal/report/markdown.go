@@ -58,7 +58,7 @@ func Markdown(r *Results) string {
 			bpText = fmt.Sprintf("not reached within %d users", bp.MaxUsers)
 		}
 		if a.BreakpointGeneratorLimited {
-			bpText += " (generator-limited seconds before it)"
+			bpText += " (the self-check flagged seconds before it; see Load generator validity)"
 		}
 		knee := "not reached"
 		if bp.KneeReached {

@@ -100,7 +100,7 @@ func TestWebUIEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Errorf("the web UI must listen on 127.0.0.1 by default, got %s", url)
 	}
-	dlDir, downloaded := browsertest.Downloads(t, ctx)
+	download := browsertest.Downloads(t, ctx)
 	do := func(step string, a ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Do(t, ctx, step, a...) }
 
 	do("open page", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("swarm-form")))
@@ -129,16 +129,7 @@ func TestWebUIEndToEnd(t *testing.T) {
 	browsertest.WaitFor(t, ctx, "stopped state", `document.getElementById("st-state").textContent === "stopped"`)
 	do("download", chromedp.Click(chromedp.CSS(`a[data-tab="download"]`)), chromedp.WaitVisible(chromedp.ID("dl-failures")),
 		chromedp.Click(chromedp.ID("dl-stats")))
-	var guid string
-	select {
-	case guid = <-downloaded:
-	case <-ctx.Done():
-		t.Fatal("the CSV download did not complete")
-	}
-	csv, err := os.ReadFile(filepath.Join(dlDir, guid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	csv := download()
 	if !bytes.Contains(csv, []byte("POST,/api/v1/ml/sync/predict,")) {
 		t.Errorf("downloaded CSV:\n%s", csv)
 	}

@@ -136,10 +136,10 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Logf("screenshot %s: %d bytes", name, len(png))
 }
 
-// Downloads lets the browser download into a new temp dir and returns the
-// dir and a channel receiving the file name (the download's GUID) of each
-// completed download.
-func Downloads(t testing.TB, ctx context.Context) (string, <-chan string) {
+// Downloads lets the browser download into a new temp dir and returns a
+// func that waits for the next completed download and returns its content
+// (failing the test if ctx ends first).
+func Downloads(t testing.TB, ctx context.Context) func() []byte {
 	t.Helper()
 	dir := t.TempDir()
 	done := make(chan string, 8)
@@ -158,7 +158,20 @@ func Downloads(t testing.TB, ctx context.Context) (string, <-chan string) {
 		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &on}); err != nil {
 		t.Fatal(err)
 	}
-	return dir, done
+	return func() []byte {
+		t.Helper()
+		var guid string
+		select {
+		case guid = <-done:
+		case <-ctx.Done():
+			t.Fatal("the download did not complete")
+		}
+		b, err := os.ReadFile(filepath.Join(dir, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 }
 
 // Offline blocks every http(s) request of the tab and returns a func that

@@ -22,8 +22,9 @@
 // verdict's figures, and as one log line) but does not by itself make a run
 // invalid. Requests' times from the intended start include it either way.
 //
-// ObserveLag is safe for concurrent use and cheap (one atomic load in the
-// common case); Tick and Report must be called from one goroutine.
+// ObserveLag is safe for concurrent use and cheap (an atomic add and an
+// atomic load in the common case); Tick and Report must be called from one
+// goroutine.
 package selfcheck
 
 import (

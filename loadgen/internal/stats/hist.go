@@ -62,16 +62,6 @@ type bucket struct {
 // It is immutable once built, so snapshots can share it.
 type sparse []bucket
 
-// sparseOf extracts the non-empty buckets of h (tests compare with it).
-func sparseOf(h *hdr.Histogram) sparse {
-	if h.TotalCount() == 0 {
-		return nil
-	}
-	d := newDense()
-	d.addCounts(h.Export().Counts)
-	return d.sparse()
-}
-
 // dense is a reusable dense counts array used to sum sparse histograms. It
 // remembers the range of indices touched so that take scans only that.
 type dense struct {
@@ -133,16 +123,6 @@ func (d *dense) add(s sparse) {
 	}
 	d.touch(int(s[0].idx))
 	d.touch(int(s[len(s)-1].idx))
-}
-
-// addCounts adds a dense counts array (same geometry) into d.
-func (d *dense) addCounts(counts []int64) {
-	for i, n := range counts {
-		if n != 0 {
-			d.c[i] += n
-			d.touch(i)
-		}
-	}
 }
 
 // sparse returns the non-zero buckets of d as a new sparse histogram.

@@ -4,7 +4,9 @@ BIN     := bin
 PROFILE ?= full
 LAB_ARGS ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The three programs print these with --version (package internal/cli).
+LDFLAGS := -s -w -X main.version=$(VERSION) -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
 
 .PHONY: all build test lab targets bench fmt vet clean up down docker-build docker-lab
 
@@ -38,7 +40,6 @@ bench: build
 
 ## Docker (needs a Docker engine with BuildKit; see README "With Docker")
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
-COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DOCKER_ENV = PREDICTLAB_VERSION=$(VERSION) PREDICTLAB_COMMIT=$(COMMIT)
 
 ## up: build the image, start redis and the four services (ports 5000 5001 8000 8001) in the foreground

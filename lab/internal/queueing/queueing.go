@@ -9,6 +9,12 @@
 //
 // Under constant pacing P, the user count that saturates a target is
 // capacity × P while latency stays below P.
+//
+// Network (network.go) is the whole target as a network of queues, for
+// sweeps: every station (scoring pool or loop, model pool or loop, the CPU
+// cores) gets a capacity, the smallest names the bottleneck, and a blocking
+// pool is solved as a closed network by mean-value analysis (MVA), because
+// its W workers queue for few cores.
 package queueing
 
 import (

@@ -13,12 +13,6 @@
 // All functions are safe for concurrent use; row values are plain data.
 package locustcsv
 
-import (
-	"math"
-	"strconv"
-	"strings"
-)
-
 // Header lines (without the "\r\n" line end) of the files, byte for byte as
 // Locust 2.12.1 writes them. PREFIX_intended.csv uses StatsHeader.
 const (
@@ -94,78 +88,4 @@ type FailureRow struct {
 type ExceptionRow struct {
 	Count                     int64
 	Message, Traceback, Nodes string
-}
-
-// FormatFloat formats f as Python's repr(float) does: the shortest string
-// that round-trips, "51.0" for integral values, exponent form outside
-// 1e-4 <= |f| < 1e16 ("1e+16", "1.5e-05"), "nan", "inf", "-inf".
-func FormatFloat(f float64) string {
-	return string(AppendFloat(nil, f))
-}
-
-// AppendFloat appends FormatFloat(f) to dst.
-func AppendFloat(dst []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(dst, "nan"...)
-	case math.IsInf(f, 1):
-		return append(dst, "inf"...)
-	case math.IsInf(f, -1):
-		return append(dst, "-inf"...)
-	case f == 0:
-		if math.Signbit(f) {
-			return append(dst, "-0.0"...)
-		}
-		return append(dst, "0.0"...)
-	}
-	var buf [32]byte
-	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
-	if e[0] == '-' {
-		dst = append(dst, '-')
-		e = e[1:]
-	}
-	i := strings.IndexByte(string(e), 'e')
-	mant, expS := e[:i], e[i+1:]
-	exp, _ := strconv.Atoi(string(expS))
-	digits := make([]byte, 0, len(mant))
-	for _, c := range mant {
-		if c != '.' {
-			digits = append(digits, c)
-		}
-	}
-	if exp >= -4 && exp < 16 {
-		if exp >= 0 {
-			if len(digits) <= exp+1 {
-				dst = append(dst, digits...)
-				for k := len(digits); k < exp+1; k++ {
-					dst = append(dst, '0')
-				}
-				return append(dst, ".0"...)
-			}
-			dst = append(dst, digits[:exp+1]...)
-			dst = append(dst, '.')
-			return append(dst, digits[exp+1:]...)
-		}
-		dst = append(dst, "0."...)
-		for k := 0; k < -exp-1; k++ {
-			dst = append(dst, '0')
-		}
-		return append(dst, digits...)
-	}
-	dst = append(dst, digits[0])
-	if len(digits) > 1 {
-		dst = append(dst, '.')
-		dst = append(dst, digits[1:]...)
-	}
-	dst = append(dst, 'e')
-	if exp < 0 {
-		dst = append(dst, '-')
-		exp = -exp
-	} else {
-		dst = append(dst, '+')
-	}
-	if exp < 10 {
-		dst = append(dst, '0')
-	}
-	return strconv.AppendInt(dst, int64(exp), 10)
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"predictlab/internal/pyfmt"
 )
 
 // lineEnd is Python csv.writer's default line terminator.
@@ -37,7 +39,7 @@ func appendPercentile(dst []byte, v float64) []byte {
 		return append(dst, "N/A"...)
 	}
 	if math.IsInf(v, 0) || math.Abs(v) >= 1<<63 {
-		return AppendFloat(dst, v)
+		return pyfmt.AppendFloat(dst, v)
 	}
 	return appendInt(dst, int64(v)) // int() truncates toward zero
 }
@@ -58,7 +60,7 @@ func appendForm(dst []byte, v float64, f Form) []byte {
 	if f == FormInt && v == math.Trunc(v) && math.Abs(v) < 1<<63 {
 		return appendInt(dst, int64(v))
 	}
-	return AppendFloat(dst, v)
+	return pyfmt.AppendFloat(dst, v)
 }
 
 // appendZeroInt appends v as a float, except 0 which Locust writes as the int
@@ -67,7 +69,7 @@ func appendZeroInt(dst []byte, v float64) []byte {
 	if v == 0 && !math.Signbit(v) {
 		return append(dst, '0')
 	}
-	return AppendFloat(dst, v)
+	return pyfmt.AppendFloat(dst, v)
 }
 
 // AppendStatsRow appends r as one line of PREFIX_stats.csv, "\r\n" included.
@@ -91,12 +93,12 @@ func AppendStatsRow(dst []byte, r StatsRow) []byte {
 	if r.RequestCount == 0 {
 		dst = appendZeroInt(dst, r.AvgContentSize)
 	} else {
-		dst = AppendFloat(dst, r.AvgContentSize)
+		dst = pyfmt.AppendFloat(dst, r.AvgContentSize)
 	}
 	dst = append(dst, ',')
-	dst = AppendFloat(dst, r.RequestsPerSec)
+	dst = pyfmt.AppendFloat(dst, r.RequestsPerSec)
 	dst = append(dst, ',')
-	dst = AppendFloat(dst, r.FailuresPerSec)
+	dst = pyfmt.AppendFloat(dst, r.FailuresPerSec)
 	for _, p := range r.Percentiles {
 		dst = append(dst, ',')
 		dst = appendPercentile(dst, p)
@@ -138,7 +140,7 @@ func AppendHistoryRow(dst []byte, r HistoryRow) []byte {
 	if r.TotalRequestCount == 0 {
 		dst = appendZeroInt(dst, r.TotalAvgContentSize)
 	} else {
-		dst = AppendFloat(dst, r.TotalAvgContentSize)
+		dst = pyfmt.AppendFloat(dst, r.TotalAvgContentSize)
 	}
 	return append(dst, lineEnd...)
 }
@@ -196,11 +198,6 @@ func WriteStats(w io.Writer, rows []StatsRow) error {
 		b = AppendStatsRow(b, r)
 	}
 	return write(w, b, "stats csv")
-}
-
-// WriteHistoryHeader writes the header line of PREFIX_stats_history.csv.
-func WriteHistoryHeader(w io.Writer) error {
-	return write(w, []byte(HistoryHeader+lineEnd), "stats history csv")
 }
 
 // WriteHistoryRows appends rows (no header) to PREFIX_stats_history.csv.

@@ -8,43 +8,6 @@ import (
 	"testing"
 )
 
-func TestFormatFloat(t *testing.T) {
-	// Expected strings are Python 3's repr() of the same doubles.
-	tests := []struct {
-		in   float64
-		want string
-	}{
-		{0.0, "0.0"},
-		{math.Copysign(0, -1), "-0.0"},
-		{51.0, "51.0"},
-		{0.1, "0.1"},
-		{1e16, "1e+16"},
-		{1e15, "1000000000000000.0"},
-		{1.2345678901234568e+17, "1.2345678901234568e+17"},
-		{1.5e-05, "1.5e-05"},
-		{0.0001, "0.0001"},
-		{0.00012345, "0.00012345"},
-		{122.76503368701468, "122.76503368701468"},
-		{1.0 / 3, "0.3333333333333333"},
-		{2.5e22, "2.5e+22"},
-		{-1234.5, "-1234.5"},
-		{5e-324, "5e-324"},
-		{1.7976931348623157e308, "1.7976931348623157e+308"},
-		{100, "100.0"},
-		{1e100, "1e+100"},
-		{26.32, "26.32"},
-		{16.046153846153846, "16.046153846153846"},
-		{math.NaN(), "nan"},
-		{math.Inf(1), "inf"},
-		{math.Inf(-1), "-inf"},
-	}
-	for _, tt := range tests {
-		if got := FormatFloat(tt.in); got != tt.want {
-			t.Errorf("FormatFloat(%v) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestRateFormat(t *testing.T) {
 	// Python f"{x:2f}".
 	tests := []struct {
@@ -203,20 +166,4 @@ func TestWriteMatchesLocust(t *testing.T) {
 			t.Errorf("read back: %v %+v", err, rows)
 		}
 	})
-}
-
-func TestPyRepr(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"abc", `'abc'`},
-		{"HTTPError('x')", `"HTTPError('x')"`},
-		{`a'b"c`, `'a\'b"c'`},
-		{"tab\there\n", `'tab\there\n'`},
-		{`back\slash`, `'back\\slash'`},
-		{"\x01é", `'\x01é'`},
-	}
-	for _, tt := range tests {
-		if got := PyRepr(tt.in); got != tt.want {
-			t.Errorf("PyRepr(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
 }

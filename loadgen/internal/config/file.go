@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"predictlab/internal/pyfmt"
 )
 
 // Setting is one key = value line of a config file.
@@ -153,7 +154,7 @@ func parseList(v string) []string {
 		out := make([]string, 0, len(elems))
 		ok := true
 		for _, e := range elems {
-			s, good := pyStr(e)
+			s, good := pyfmt.StrOfJSON(e)
 			ok = ok && good
 			out = append(out, s)
 		}
@@ -166,32 +167,4 @@ func parseList(v string) []string {
 		parts[i] = strings.TrimFunc(parts[i], isPyWS)
 	}
 	return parts
-}
-
-// pyStr is Python's str() of a decoded JSON scalar; nested values are not
-// supported (false).
-func pyStr(raw json.RawMessage) (string, bool) {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if d.Decode(&v) != nil {
-		return "", false
-	}
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case bool:
-		if x {
-			return "True", true
-		}
-		return "False", true
-	case nil:
-		return "None", true
-	case json.Number:
-		if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
-			return strconv.FormatInt(i, 10), true
-		}
-		return x.String(), true
-	}
-	return "", false
 }

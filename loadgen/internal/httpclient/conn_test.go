@@ -129,8 +129,20 @@ func TestErrors(t *testing.T) {
 	if got := HTTPErrorText(500, "Internal Server Error", "http://h/fail"); got != "HTTPError('500 Server Error: Internal Server Error for url: http://h/fail')" {
 		t.Errorf("HTTPErrorText = %q", got)
 	}
-	if got := PyRepr(`it's`); got != `"it's"` {
-		t.Errorf("PyRepr = %s", got)
+}
+
+// A reason phrase from the target reaches the terminal only escaped: C0 and
+// C1 controls and bidi overrides become Python's \x and \u escapes, as
+// Python's repr writes them.
+func TestHTTPErrorTextEscapesControls(t *testing.T) {
+	t.Parallel()
+	got := HTTPErrorText(500, "\x1b[2J\u009b2J\u202eevil", "http://h/x")
+	want := `HTTPError('500 Server Error: \x1b[2J\x9b2J\u202eevil for url: http://h/x')`
+	if got != want {
+		t.Errorf("HTTPErrorText = %s, want %s", got, want)
+	}
+	if got := ErrorText(&badStatusLineError{"x\u0085\u2066y"}); got != `BadStatusLine('x\x85\u2066y')` {
+		t.Errorf("bad status line = %s", got)
 	}
 }
 

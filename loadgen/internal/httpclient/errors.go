@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"predictlab/internal/pyfmt"
 )
 
 // HTTPErrorText is the error Locust records for a status >= 400
@@ -19,13 +21,13 @@ func HTTPErrorText(status int, reason, url string) string {
 	if status >= 500 {
 		kind = "Server"
 	}
-	return "HTTPError(" + PyRepr(fmt.Sprintf("%d %s Error: %s for url: %s", status, kind, reason, url)) + ")"
+	return "HTTPError(" + pyfmt.Repr(fmt.Sprintf("%d %s Error: %s for url: %s", status, kind, reason, url)) + ")"
 }
 
 // UnexpectedStatusText is the failure recorded when a status below 400 is not
 // in a task's expect_status list.
 func UnexpectedStatusText(status int) string {
-	return "CatchResponseError(" + PyRepr(fmt.Sprintf("Unexpected status code: %d", status)) + ")"
+	return "CatchResponseError(" + pyfmt.Repr(fmt.Sprintf("Unexpected status code: %d", status)) + ")"
 }
 
 // pyErrno maps errno values to the Python exception class that OSError
@@ -61,23 +63,23 @@ func ErrorText(err error) string {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "ReadTimeout('Read timed out.')"
 	case errors.As(err, &bad):
-		return "BadStatusLine(" + PyRepr(bad.line) + ")"
+		return "BadStatusLine(" + pyfmt.Repr(bad.line) + ")"
 	case errors.As(err, &inc):
 		return fmt.Sprintf("IncompleteRead(%d bytes read, %d more expected)", inc.read, inc.more)
 	case errors.As(err, &proto):
-		return "ProtocolError(" + PyRepr(proto.msg) + ")"
+		return "ProtocolError(" + pyfmt.Repr(proto.msg) + ")"
 	case errors.As(err, &dnsErr):
 		return "gaierror(-2, 'Name or service not known')"
 	case errors.As(err, &tlsErr):
-		return "SSLError(" + PyRepr(err.Error()) + ")"
+		return "SSLError(" + pyfmt.Repr(err.Error()) + ")"
 	case errors.As(err, &errno):
 		name, ok := pyErrno[errno]
 		if !ok {
 			name = "OSError"
 		}
-		return fmt.Sprintf("%s(%d, %s)", name, int(errno), PyRepr(capitalize(errno.Error())))
+		return fmt.Sprintf("%s(%d, %s)", name, int(errno), pyfmt.Repr(capitalize(errno.Error())))
 	}
-	return "ConnectionError(" + PyRepr(err.Error()) + ")"
+	return "ConnectionError(" + pyfmt.Repr(err.Error()) + ")"
 }
 
 func capitalize(s string) string {
@@ -85,37 +87,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// PyRepr quotes s as Python's repr() of a str does: single quotes unless s
-// holds a single quote and no double quote; backslashes and control
-// characters escaped.
-func PyRepr(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(q):
-			b.WriteByte('\\')
-			b.WriteByte(q)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"predictlab/internal/pyfmt"
 )
 
 // MaxRedirects is how many redirects one request follows, python-requests'
@@ -42,7 +44,7 @@ func (e *invalidRedirectError) Error() string {
 }
 
 func invalidURL(location string, err error) *invalidRedirectError {
-	return &invalidRedirectError{location: location, text: "InvalidURL(" + PyRepr(err.Error()) + ")"}
+	return &invalidRedirectError{location: location, text: "InvalidURL(" + pyfmt.Repr(err.Error()) + ")"}
 }
 
 // followRedirects follows the redirect resp answered to req, as
@@ -92,7 +94,7 @@ func redirectRequest(cur *Request, curURL *url.URL, status int, location string)
 	next := curURL.ResolveReference(ref)
 	if next.Scheme != "http" && next.Scheme != "https" || next.Host == "" {
 		return nil, nil, nil, &invalidRedirectError{location: location,
-			text: "InvalidSchema(" + PyRepr("No connection adapters were found for "+PyRepr(next.String())) + ")"}
+			text: "InvalidSchema(" + pyfmt.Repr("No connection adapters were found for "+pyfmt.Repr(next.String())) + ")"}
 	}
 	if next.Fragment == "" && curURL.Fragment != "" {
 		next.Fragment = curURL.Fragment // requests carries the fragment over

@@ -17,7 +17,7 @@ import (
 	"sort"
 	"strings"
 
-	"predictlab/loadgen/internal/pyjson"
+	"predictlab/internal/pyfmt"
 )
 
 // Class is a user class as the ratios see it.
@@ -198,7 +198,7 @@ func (j jsonWriter) key(depth int, k string) {
 		j.b.WriteByte('\n')
 		j.b.WriteString(strings.Repeat(j.style.Indent, depth+1))
 	}
-	pyjson.WriteString(j.b, k)
+	pyfmt.WriteJSONString(j.b, k)
 	j.b.WriteString(": ")
 }
 
@@ -238,7 +238,7 @@ func (j jsonWriter) entries(depth int, entries []Entry, withTasks bool) {
 		j.key(depth, e.Name)
 		j.open()
 		j.key(depth+1, "ratio")
-		j.b.WriteString(pyjson.Float(e.Ratio))
+		j.b.WriteString(pyfmt.JSONFloat(e.Ratio))
 		if withTasks {
 			j.comma()
 			j.key(depth+1, "tasks")

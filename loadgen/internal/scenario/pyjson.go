@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"predictlab/loadgen/internal/pyjson"
+	"predictlab/internal/pyfmt"
 )
 
 // pyJSON encodes a YAML node as Python's json.dumps does with its defaults
@@ -45,7 +45,7 @@ func pyJSON(b *strings.Builder, n *yaml.Node) error {
 			if k.Kind != yaml.ScalarNode {
 				return fmt.Errorf("line %d: JSON object keys must be scalars", k.Line)
 			}
-			pyjson.WriteString(b, k.Value)
+			pyfmt.WriteJSONString(b, k.Value)
 			b.WriteString(": ")
 			if err := pyJSON(b, n.Content[i+1]); err != nil {
 				return err
@@ -74,9 +74,9 @@ func pyJSON(b *strings.Builder, n *yaml.Node) error {
 			if err := n.Decode(&v); err != nil {
 				return fmt.Errorf("line %d: %w", n.Line, err)
 			}
-			b.WriteString(pyjson.Float(v))
+			b.WriteString(pyfmt.JSONFloat(v))
 		default:
-			pyjson.WriteString(b, n.Value)
+			pyfmt.WriteJSONString(b, n.Value)
 		}
 		return nil
 	}

@@ -16,11 +16,10 @@ import (
 	"time"
 
 	"predictlab/lab/internal/proc"
-	"predictlab/lab/internal/report"
+	"predictlab/lab/internal/results"
 )
 
-// buildBinaries compiles targets, loadgen and lab into a temporary folder,
-// and skips the test while targets or loadgen are still stubs.
+// buildBinaries compiles targets, loadgen and lab into a temporary folder.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -30,12 +29,6 @@ func buildBinaries(t *testing.T) string {
 	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "predictlab/targets", "predictlab/loadgen", "predictlab/lab")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	for _, b := range []string{"targets", "loadgen"} {
-		out, _ := exec.Command(filepath.Join(dir, b), "--help").CombinedOutput()
-		if bytes.Contains(out, []byte("not yet implemented")) {
-			t.Skipf("%s is still a stub (%q)", b, strings.TrimSpace(string(out)))
-		}
 	}
 	return dir
 }
@@ -122,7 +115,7 @@ func TestSmokeEndToEnd(t *testing.T) {
 	}
 	assertNoChildren(t, out, 5+8)
 
-	r, err := report.ReadResults(filepath.Join(out, "results.json"))
+	r, err := results.Read(filepath.Join(out, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +157,39 @@ func TestSmokeEndToEnd(t *testing.T) {
 	for _, f := range []string{"index.html", "summary.md", "load_test.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
+		}
+	}
+	assertRebuildIdentical(t, bin, out)
+}
+
+// assertRebuildIdentical runs lab report on a finished run's folder and
+// checks that the summary, page and charts come out byte for byte the same.
+func assertRebuildIdentical(t *testing.T, bin, out string) {
+	t.Helper()
+	rendered, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	rendered = append(rendered, filepath.Join(out, "summary.md"), filepath.Join(out, "index.html"))
+	want := map[string][]byte{}
+	for _, f := range rendered {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[f] = b
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := exec.Command(filepath.Join(bin, "lab"), "report", out).CombinedOutput(); err != nil {
+		t.Fatalf("lab report: %v\n%s", err, b)
+	}
+	for f, w := range want {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Errorf("lab report did not rewrite %s", filepath.Base(f))
+			continue
+		}
+		if !bytes.Equal(got, w) {
+			t.Errorf("lab report rewrote %s differently (%d vs %d bytes)", filepath.Base(f), len(got), len(w))
 		}
 	}
 }
@@ -213,7 +239,7 @@ func TestInterruptKillsChildren(t *testing.T) {
 				t.Fatalf("lab did not exit after Ctrl-C:\n%s", buf.String())
 			}
 			assertNoChildren(t, out, 6)
-			r, err := report.ReadResults(filepath.Join(out, "results.json"))
+			r, err := results.Read(filepath.Join(out, "results.json"))
 			if err != nil || r.Status != "interrupted" {
 				t.Errorf("partial report: %v, status %q", err, statusOf(r))
 			}
@@ -221,7 +247,7 @@ func TestInterruptKillsChildren(t *testing.T) {
 	}
 }
 
-func statusOf(r *report.Results) string {
+func statusOf(r *results.Results) string {
 	if r == nil {
 		return ""
 	}
@@ -308,7 +334,7 @@ func TestServiceFailsToStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "feature store") || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("got %v, want an error naming the feature store and quoting its log", err)
 	}
-	r, rerr := report.ReadResults(filepath.Join(out, "results.json"))
+	r, rerr := results.Read(filepath.Join(out, "results.json"))
 	if rerr != nil || r.Status != "failed" {
 		t.Errorf("report: %v, status %q", rerr, statusOf(r))
 	}

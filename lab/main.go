@@ -3,8 +3,10 @@
 // (sync) and event-loop (async) targets, and writes an explaining report.
 //
 //	lab run [--profile full|quick|smoke|seed] [--out DIR] ...
+//	lab report DIR
 //
-// See `lab run --help`.
+// `lab report DIR` rebuilds a finished run's report from its folder. See
+// `lab run --help`.
 package main
 
 import (

@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"predictlab/lab/internal/orchestrate"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
-	"predictlab/lab/internal/runner"
 )
 
 // errUsage marks command-line mistakes (exit code 2); the message has
@@ -29,6 +29,8 @@ event-loop (async) ML scoring service, and write an explaining report.
 
 Usage:
   lab run [flags]
+  lab report DIR    rebuild DIR's index.html, summary.md and charts from its
+                    results.json and CSV files
 
 It starts the feature store and four services (bin/targets), waits until each
 answers its healthcheck, runs experiments 1–4 for sync (port 5001, ApiSyncUser)
@@ -53,7 +55,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	fs.SetOutput(io.Discard)
 	var (
 		prof, out, only, exps, bind, syncURL, asyncURL, targetsBin, loadgenBin string
-		ports                                                                  runner.Ports
+		ports                                                                  orchestrate.Ports
 		external                                                               bool
 	)
 	fs.StringVar(&prof, "profile", "full", "run profile: "+strings.Join(profile.Names(), ", ")+" (see above)")
@@ -79,6 +81,9 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 			return errUsage
 		}
 		return nil
+	}
+	if args[0] == "report" {
+		return runReport(args[1:], stdout, stderr)
 	}
 	if args[0] != "run" {
 		fmt.Fprintf(stderr, "lab: unknown command %q\n", args[0])
@@ -108,7 +113,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	if out == "" {
 		out = filepath.Join("output", time.Now().Format("20060102-150405"))
 	}
-	cfg := runner.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
+	cfg := orchestrate.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
 		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
 		TargetsBin: findBin(targetsBin, "targets", fs.Changed("targets-bin")), LoadgenBin: findBin(loadgenBin, "loadgen", fs.Changed("loadgen-bin")),
 		Version: version}
@@ -129,7 +134,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	}
 	defer logf.Close()
 	log := zerolog.New(logf).With().Timestamp().Logger()
-	r := runner.New(cfg, log, pr)
+	r := orchestrate.New(cfg, log, pr)
 	log.Info().Str("profile", p.Name).Str("out", out).Msg("lab run")
 	_, err = r.Run(ctx, hurry)
 	abs, _ := filepath.Abs(filepath.Join(out, "index.html"))

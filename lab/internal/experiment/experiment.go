@@ -4,11 +4,8 @@
 package experiment
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,8 +13,8 @@ import (
 	"time"
 
 	"predictlab/internal/loadgenjson"
-	"predictlab/internal/locustcsv"
 	"predictlab/lab/internal/proc"
+	"predictlab/lab/internal/results"
 )
 
 // Spec describes one loadgen invocation.
@@ -31,7 +28,7 @@ type Spec struct {
 	SpawnRate float64
 	RunTime   time.Duration
 	UserClass string
-	// HTML adds --html DIR/NAME.html (off when the loadgen lacks the flag).
+	// HTML adds --html DIR/NAME.html.
 	HTML bool
 	// FullHistory adds --csv-full-history (current-window percentiles).
 	FullHistory bool
@@ -88,13 +85,11 @@ func hermeticEnv(environ []string, home string) []string {
 	return append(env, "HOME="+home)
 }
 
-// Progress is what a running experiment reports each second.
+// Progress is what a running experiment reports each second: the time
+// since it started and the history's latest row.
 type Progress struct {
 	Elapsed time.Duration
-	Users   int
-	RPS     float64 // completions per second over the last 2 s of the history
-	P50     float64 // the history's 50% cell (NaN until there are requests)
-	Fails   int64
+	results.Latest
 }
 
 // Outcome is a finished experiment.
@@ -104,39 +99,7 @@ type Outcome struct {
 	Started  time.Time
 	Ended    time.Time
 	// JSON is loadgen's --json document (nil if it printed none).
-	JSON *Report
-}
-
-// Capabilities says which optional flags the loadgen binary accepts.
-type Capabilities struct {
-	HTML        bool
-	FullHistory bool
-	Stub        bool // the binary says "not yet implemented"
-}
-
-// Probe runs "loadgen --help" and reads which flags it offers.
-func Probe(ctx context.Context, sup *proc.Supervisor, loadgen string) (Capabilities, error) {
-	var out bytes.Buffer
-	c, err := sup.Start("loadgen --help", loadgen, []string{"--help"}, &out, &out)
-	if err != nil {
-		return Capabilities{}, fmt.Errorf("probe loadgen: %w", err)
-	}
-	t := time.NewTimer(10 * time.Second)
-	defer t.Stop()
-	select {
-	case <-c.Done():
-	case <-ctx.Done():
-		sup.Stop(c)
-		return Capabilities{}, fmt.Errorf("probe loadgen: %w", ctx.Err())
-	case <-t.C:
-		sup.Stop(c)
-	}
-	s := out.String()
-	return Capabilities{
-		HTML:        strings.Contains(s, "--html"),
-		FullHistory: strings.Contains(s, "--csv-full-history"),
-		Stub:        strings.Contains(s, "not yet implemented"),
-	}, nil
+	JSON *loadgenjson.Document
 }
 
 // Run starts loadgen for spec, calls progress about once a second with the
@@ -185,56 +148,19 @@ loop:
 			return out, fmt.Errorf("run %s: %w", spec.Name, ctx.Err())
 		case <-tick.C:
 			if progress != nil {
-				p := LastProgress(histPath)
-				p.Elapsed = time.Since(out.Started)
-				progress(p)
+				progress(Progress{Elapsed: time.Since(out.Started), Latest: results.ReadLatest(histPath)})
 			}
 		}
 	}
 	out.Ended = time.Now()
 	out.ExitCode = c.ExitCode()
-	if r, err := ReadReport(spec.Prefix() + ".json"); err == nil {
+	if r, err := results.ReadLoadgenJSON(spec.Prefix() + ".json"); err == nil {
 		out.JSON = r
 	}
 	if _, err := os.Stat(spec.Prefix() + "_stats.csv"); err != nil || (out.ExitCode != 0 && out.ExitCode != 1) {
 		return out, fmt.Errorf("run %s: loadgen exited with %d (%v); see %s: %s", spec.Name, out.ExitCode, c.Err(), logPath, tail(logPath, 3))
 	}
 	return out, nil
-}
-
-// LastProgress reads the last Aggregated row of a (possibly growing)
-// history file; zero values when there is none yet.
-func LastProgress(path string) Progress {
-	p := Progress{P50: math.NaN()}
-	f, err := os.Open(path)
-	if err != nil {
-		return p
-	}
-	defer f.Close()
-	rows, err := locustcsv.ReadHistory(f)
-	if err != nil {
-		return p
-	}
-	var agg []locustcsv.HistoryRow
-	for _, r := range rows {
-		if r.Name == locustcsv.AggregatedName {
-			agg = append(agg, r)
-		}
-	}
-	if len(agg) == 0 {
-		return p
-	}
-	r := agg[len(agg)-1]
-	p = Progress{Users: r.UserCount, RPS: r.RequestsPerSec, P50: r.Percentiles[0], Fails: r.TotalFailureCount}
-	// Completions per second over the last two rows: Locust's Requests/s
-	// is a trailing 10 s average that lags a ramp.
-	if len(agg) >= 3 {
-		a := agg[len(agg)-3]
-		if dt := r.Timestamp - a.Timestamp; dt > 0 {
-			p.RPS = float64(r.TotalRequestCount-a.TotalRequestCount) / float64(dt)
-		}
-	}
-	return p
 }
 
 func tail(path string, n int) string {
@@ -248,31 +174,3 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
-
-// loadgen's --json document; its types live in predictlab/internal/loadgenjson,
-// shared with the loadgen that writes it.
-type (
-	// Entry is one entry of the "stats" or "intended" lists.
-	Entry = loadgenjson.Entry
-	// Tick is one second of loadgen's self-check timeline.
-	Tick = loadgenjson.Point
-	// SelfCheck is loadgen's verdict on its own validity.
-	SelfCheck = loadgenjson.SelfCheck
-	// Report is the whole document (Contract 2).
-	Report = loadgenjson.Document
-)
-
-// Aggregated returns the "Aggregated" entry of list (nil if absent).
-func Aggregated(list []Entry) *Entry { return loadgenjson.Aggregated(list) }
-
-// ReadReport reads a --json document from path.
-func ReadReport(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read loadgen json: %w", err)
-	}
-	return ParseReport(bytes.NewReader(b))
-}
-
-// ParseReport decodes a --json document.
-func ParseReport(r io.Reader) (*Report, error) { return loadgenjson.Decode(r) }

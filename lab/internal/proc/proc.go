@@ -152,13 +152,6 @@ func (s *Supervisor) StopAll() {
 	wg.Wait()
 }
 
-// Children returns the children started so far.
-func (s *Supervisor) Children() []*Child {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*Child(nil), s.children...)
-}
-
 // waitGroupGone polls until no process is left in group pgid (SIGKILL is
 // delivered asynchronously), for at most limit: members that are zombies
 // under a non-reaping init would otherwise keep it waiting forever.

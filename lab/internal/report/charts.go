@@ -15,6 +15,7 @@ import (
 
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/jsonnum"
+	"predictlab/lab/internal/results"
 )
 
 // Chart is one PNG: its file name, title and bytes.
@@ -129,7 +130,7 @@ func stack(ps []*plot.Plot, width, panelHeight vg.Length) ([]byte, error) {
 }
 
 // completions gives per-second completions (Δ Total Request Count over 2 s).
-func completions(h []HistPoint, t0 float64) plotter.XYs {
+func completions(h []results.HistPoint, t0 float64) plotter.XYs {
 	var out plotter.XYs
 	for i := 2; i < len(h); i++ {
 		dt := float64(h[i].T - h[i-2].T)
@@ -141,7 +142,7 @@ func completions(h []HistPoint, t0 float64) plotter.XYs {
 	return out
 }
 
-func histSeries(h []HistPoint, t0 float64, f func(HistPoint) float64) plotter.XYs {
+func histSeries(h []results.HistPoint, t0 float64, f func(results.HistPoint) float64) plotter.XYs {
 	out := make(plotter.XYs, 0, len(h))
 	for _, p := range h {
 		out = append(out, plotter.XY{X: float64(p.T) - t0, Y: f(p)})
@@ -149,7 +150,7 @@ func histSeries(h []HistPoint, t0 float64, f func(HistPoint) float64) plotter.XY
 	return out
 }
 
-func start(e *Experiment) float64 {
+func start(e *results.Experiment) float64 {
 	if len(e.History) > 0 {
 		return float64(e.History[0].T)
 	}
@@ -158,7 +159,7 @@ func start(e *Experiment) float64 {
 
 // ExperimentChart draws experiment n for every target on shared axes:
 // req/s, median and p95, users over time.
-func ExperimentChart(r *Results, n int) (*Chart, error) {
+func ExperimentChart(r *results.Results, n int) (*Chart, error) {
 	var rps, lat, users []series
 	name := ""
 	cur := true
@@ -171,9 +172,9 @@ func ExperimentChart(r *Results, n int) (*Chart, error) {
 		t0 := start(e)
 		c := targetColor(t.Name)
 		rps = append(rps, series{name: t.Name + " completed/s", color: c, xys: completions(e.History, t0)})
-		lat = append(lat, series{name: t.Name + " median", color: c, xys: histSeries(e.History, t0, func(p HistPoint) float64 { return float64(p.P50) })},
-			series{name: t.Name + " p95", color: c, dashed: true, xys: histSeries(e.History, t0, func(p HistPoint) float64 { return float64(p.P95) })})
-		users = append(users, series{name: t.Name + " users", color: c, xys: histSeries(e.History, t0, func(p HistPoint) float64 { return float64(p.Users) })})
+		lat = append(lat, series{name: t.Name + " median", color: c, xys: histSeries(e.History, t0, func(p results.HistPoint) float64 { return float64(p.P50) })},
+			series{name: t.Name + " p95", color: c, dashed: true, xys: histSeries(e.History, t0, func(p results.HistPoint) float64 { return float64(p.P95) })})
+		users = append(users, series{name: t.Name + " users", color: c, xys: histSeries(e.History, t0, func(p results.HistPoint) float64 { return float64(p.Users) })})
 		cur = cur && e.History[len(e.History)-1].Current
 	}
 	if name == "" {
@@ -196,7 +197,7 @@ func ExperimentChart(r *Results, n int) (*Chart, error) {
 
 // InternalsChart draws experiment n's server internals on the same time
 // axis as the client median.
-func InternalsChart(r *Results, n int) (*Chart, error) {
+func InternalsChart(r *results.Results, n int) (*Chart, error) {
 	var lat, workers, loop []series
 	name := ""
 	for _, t := range sortedTargets(r.Targets) {
@@ -208,7 +209,7 @@ func InternalsChart(r *Results, n int) (*Chart, error) {
 		c := targetColor(t.Name)
 		if len(e.History) > 0 {
 			name = e.Name
-			lat = append(lat, series{name: t.Name + " client median", color: c, xys: histSeries(e.History, t0, func(p HistPoint) float64 { return float64(p.P50) })})
+			lat = append(lat, series{name: t.Name + " client median", color: c, xys: histSeries(e.History, t0, func(p results.HistPoint) float64 { return float64(p.P50) })})
 		}
 		pts := e.Internals["scoring"]
 		if len(pts) == 0 {
@@ -251,7 +252,7 @@ func InternalsChart(r *Results, n int) (*Chart, error) {
 
 // ThroughputChart draws experiment 2's completions and offered rate
 // against users: the evidence for the breaking points.
-func ThroughputChart(r *Results) (*Chart, error) {
+func ThroughputChart(r *results.Results) (*Chart, error) {
 	var ss []series
 	for _, t := range sortedTargets(r.Targets) {
 		a := t.Analysis
@@ -296,7 +297,7 @@ func addMarker(p *plot.Plot, s breakpoint.Step, c color.Color, label string) {
 }
 
 // Charts renders every chart the run has data for.
-func Charts(r *Results) ([]Chart, error) {
+func Charts(r *results.Results) ([]Chart, error) {
 	var out []Chart
 	add := func(c *Chart, err error) error {
 		if err != nil {

@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/internal/loadgenjson"
+	"predictlab/internal/locustcsv"
+	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/envinfo"
-	"predictlab/lab/internal/experiment"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/results"
 	"predictlab/lab/internal/scrape"
 )
 
@@ -22,8 +25,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // history simulates a closed-loop ramp against a server of the given
 // capacity: users grow by rate per second up to maxUsers.
-func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []HistPoint {
-	var out []HistPoint
+func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []results.HistPoint {
+	var out []results.HistPoint
 	var total, sumLat, queue float64
 	users := 0
 	for s := 0; s <= seconds; s++ {
@@ -33,7 +36,7 @@ func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []
 		lat := baseMS + 1000*queue/capacity
 		total += done
 		sumLat += done * lat
-		p := HistPoint{T: t0 + int64(s), Users: users, Total: int64(total), RPS: jsonnum.Float(done),
+		p := results.HistPoint{T: t0 + int64(s), Users: users, Total: int64(total), RPS: jsonnum.Float(done),
 			P50: jsonnum.Float(lat), P95: jsonnum.Float(lat * 1.3), Current: true}
 		if total > 0 {
 			p.TotalAvgMS = sumLat / total
@@ -44,32 +47,32 @@ func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []
 	return out
 }
 
-func summary(req int64, avg, med, rps float64) *Summary {
-	return &Summary{Requests: req, AvgMS: avg, MinMS: med * 0.9, MaxMS: med * 1.2, MedianMS: med,
+func summary(req int64, avg, med, rps float64) *results.Summary {
+	return &results.Summary{Requests: req, AvgMS: avg, MinMS: med * 0.9, MaxMS: med * 1.2, MedianMS: med,
 		P95MS: jsonnum.Float(med * 1.3), P99MS: jsonnum.Float(med * 1.5), RPS: rps}
 }
 
 // fixture is a complete quick-profile run with made-up but plausible
 // numbers: sync saturates at 88 req/s, async does not saturate.
-func fixture() *Results { return fixtureFor("quick") }
+func fixture() *results.Results { return fixtureFor("quick") }
 
-func fixtureFor(name string) *Results {
+func fixtureFor(name string) *results.Results {
 	p, _ := profile.Lookup(name)
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	r := &Results{Profile: p, Status: "complete", Started: t0, Ended: t0.Add(170 * time.Second),
+	r := &results.Results{Profile: p, Status: "complete", Started: t0, Ended: t0.Add(170 * time.Second),
 		Env: envinfo.Env{CPUModel: "Test CPU", CPUs: 2, OS: "Test OS", Kernel: "6.0", Arch: "linux/amd64", GoVersion: "go1.26", GitCommit: "abc123", LabBuild: "test"},
-		Settings: Settings{Out: "output/x", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen", LoadgenHTML: true, LoadgenFullHistory: true,
-			Experiments: []int{1, 2, 3, 4}, Services: []Command{{Name: "feature store", Args: []string{"bin/targets", "featurestore", "--addr", "127.0.0.1:6379"}}}}}
-	mk := func(name string, tgt profile.Target, capacity, base float64, start int64) *Target {
-		t := &Target{Name: name, URL: "http://127.0.0.1:x", Settings: tgt}
-		e1 := &Experiment{Number: 1, Name: "response_time", File: "response_time_" + name, Users: 1, SpawnRate: 1, RunTime: 10 * time.Second, UsersFrom: "profile",
+		Settings: results.Settings{Out: "output/x", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen", LoadgenHTML: true, LoadgenFullHistory: true,
+			Experiments: []int{1, 2, 3, 4}, Services: []results.Command{{Name: "feature store", Args: []string{"bin/targets", "featurestore", "--addr", "127.0.0.1:6379"}}}}}
+	mk := func(name string, tgt profile.Target, capacity, base float64, start int64) *results.Target {
+		t := &results.Target{Name: name, URL: "http://127.0.0.1:x", Settings: tgt}
+		e1 := &results.Experiment{Number: 1, Name: "response_time", File: "response_time_" + name, Users: 1, SpawnRate: 1, RunTime: 10 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "1"}, Stats: summary(10, base+0.5, base, 1), History: history(start, 1, 1, 10, capacity, base)}
-		e2 := &Experiment{Number: 2, Name: "load_test", File: "load_test_" + name, Users: 300, SpawnRate: 10, RunTime: 30 * time.Second, UsersFrom: "profile",
+		e2 := &results.Experiment{Number: 2, Name: "load_test", File: "load_test_" + name, Users: 300, SpawnRate: 10, RunTime: 30 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "300"}, Stats: summary(2000, 400, 300, 70), History: history(start+20, 300, 10, 30, capacity, base),
-			SelfCheck: &experiment.SelfCheck{Valid: true, Timeline: []experiment.Tick{{Timestamp: start + 25, Users: 50, CPUPercent: 20}}}}
-		e3 := &Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: 90, SpawnRate: 90, RunTime: 30 * time.Second, UsersFrom: "breaking point",
+			SelfCheck: &loadgenjson.SelfCheck{Valid: true, Timeline: []loadgenjson.Point{{Timestamp: start + 25, Users: 50, CPUPercent: 20}}}}
+		e3 := &results.Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: 90, SpawnRate: 90, RunTime: 30 * time.Second, UsersFrom: "breaking point",
 			Command: []string{"bin/loadgen", "-u", "90"}, Stats: summary(2600, base*2, base*1.8, math.Min(90, capacity)), History: history(start+60, 90, 90, 30, capacity, base)}
-		e4 := &Experiment{Number: 4, Name: "stress_test", File: "stress_test_" + name, Users: 500, SpawnRate: 50, RunTime: 10 * time.Second, UsersFrom: "profile",
+		e4 := &results.Experiment{Number: 4, Name: "stress_test", File: "stress_test_" + name, Users: 500, SpawnRate: 50, RunTime: 10 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summary(900, 900, 800, capacity), Intended: summary(900, 1500, 1400, capacity), History: history(start+100, 500, 50, 10, capacity, base)}
 		var pts []scrape.Point
 		for i := 0; i < 30; i++ {
@@ -86,7 +89,7 @@ func fixtureFor(name string) *Results {
 		if tgt.Style != "blocking" {
 			e3.LoopBusySeconds, e3.ServerRequests = 0.5, 2600
 		}
-		t.Experiments = []*Experiment{e1, e2, e3, e4}
+		t.Experiments = []*results.Experiment{e1, e2, e3, e4}
 		for _, e := range t.Experiments {
 			e.LoadAvg = 1.2
 		}
@@ -95,7 +98,7 @@ func fixtureFor(name string) *Results {
 		}
 		return t
 	}
-	r.Targets = []*Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 100000, 48, 1800001000)}
+	r.Targets = []*results.Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 100000, 48, 1800001000)}
 	return r
 }
 
@@ -106,9 +109,13 @@ func TestSummaryGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.profile, func(t *testing.T) {
+			t.Parallel()
 			r := fixtureFor(tc.profile)
-			Analyze(r)
-			got := Markdown(r)
+			analysis.Analyze(r)
+			got, err := Markdown(r)
+			if err != nil {
+				t.Fatal(err)
+			}
 			golden := filepath.Join("testdata", tc.golden)
 			if *update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -130,8 +137,9 @@ func TestSummaryGolden(t *testing.T) {
 }
 
 func TestAnalyze(t *testing.T) {
+	t.Parallel()
 	r := fixture()
-	Analyze(r)
+	analysis.Analyze(r)
 	s, a := r.Targets[0].Analysis, r.Targets[1].Analysis
 	if s.Breakpoint == nil || !s.Breakpoint.Reached || s.Breakpoint.Users < 79 || s.Breakpoint.Users > 97 {
 		t.Errorf("sync breaking point = %+v, want reached within ±10%% of 88", s.Breakpoint)
@@ -160,8 +168,9 @@ func TestAnalyze(t *testing.T) {
 }
 
 func TestConclusionFollowsNumbers(t *testing.T) {
+	t.Parallel()
 	r := fixture()
-	Analyze(r)
+	analysis.Analyze(r)
 	c := strings.Join(Conclusion(r), " ")
 	for _, want := range []string{"Sync kept up with", "Async kept up through all 300 users", "self-check found no second"} {
 		if !strings.Contains(c, want) {
@@ -169,16 +178,16 @@ func TestConclusionFollowsNumbers(t *testing.T) {
 		}
 	}
 	// Flip the numbers: the text must follow.
-	r.Targets[1].Experiments[1].SelfCheck = &experiment.SelfCheck{Valid: false, Timeline: []experiment.Tick{{Timestamp: 1, CPUPercent: 99}}}
-	Analyze(r)
+	r.Targets[1].Experiments[1].SelfCheck = &loadgenjson.SelfCheck{Valid: false, Timeline: []loadgenjson.Point{{Timestamp: 1, CPUPercent: 99}}}
+	analysis.Analyze(r)
 	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged 1 experiment run(s) not valid and flagged 1 second(s)") {
 		t.Errorf("conclusion ignores the generator flag:\n%s", c)
 	}
 	// A valid run with one stalled second: flagged, but the runs stay valid.
-	r.Targets[1].Experiments[1].SelfCheck = &experiment.SelfCheck{Valid: true, Timeline: []experiment.Tick{
+	r.Targets[1].Experiments[1].SelfCheck = &loadgenjson.SelfCheck{Valid: true, Timeline: []loadgenjson.Point{
 		{Timestamp: 1, ScheduledRequests: 200, LateRequests: 5, MaxLagMS: 25},
 		{Timestamp: 2, ScheduledRequests: 200, LateRequests: 1, MaxLagMS: 11}}}
-	Analyze(r)
+	analysis.Analyze(r)
 	if c := strings.Join(Conclusion(r), " "); !strings.Contains(c, "judged every run valid") || !strings.Contains(c, "1 single second(s) were flagged") {
 		t.Errorf("conclusion on a valid run with one late second:\n%s", c)
 	}
@@ -187,11 +196,15 @@ func TestConclusionFollowsNumbers(t *testing.T) {
 // A start lag (users' first requests late when many spawn at once) is shown
 // per experiment but leaves the verdict valid.
 func TestMarkdownShowsStartLag(t *testing.T) {
+	t.Parallel()
 	r := fixture()
-	r.Targets[0].Experiments[0].SelfCheck = &experiment.SelfCheck{Valid: true, MaxStartLagMS: 21.5,
-		Timeline: []experiment.Tick{{Timestamp: 1, Users: 500, MaxLagMS: 3, MaxStartLagMS: 21.5}}}
-	Analyze(r)
-	md := Markdown(r)
+	r.Targets[0].Experiments[0].SelfCheck = &loadgenjson.SelfCheck{Valid: true, MaxStartLagMS: 21.5,
+		Timeline: []loadgenjson.Point{{Timestamp: 1, Users: 500, MaxLagMS: 3, MaxStartLagMS: 21.5}}}
+	analysis.Analyze(r)
+	md, err := Markdown(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := fmt.Sprintf("  - experiment %d: valid measurement (generator CPU max 0.0%%, schedule lag max 0.0 ms, first requests up to 21.5 ms after their user's spawn)", r.Targets[0].Experiments[0].Number)
 	if !strings.Contains(md, want) {
 		t.Errorf("summary lacks %q", want)
@@ -202,6 +215,7 @@ func TestMarkdownShowsStartLag(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := fixture()
 	if err := Write(dir, r); err != nil {
@@ -220,7 +234,7 @@ func TestWrite(t *testing.T) {
 	if !bytes.Contains(page, []byte("data:image/png;base64,")) || bytes.Contains(page, []byte("src=\"http")) {
 		t.Error("index.html is not self-contained")
 	}
-	back, err := ReadResults(filepath.Join(dir, "results.json"))
+	back, err := results.Read(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +243,107 @@ func TestWrite(t *testing.T) {
 	}
 }
 
-func TestMarkdownToHTML(t *testing.T) {
-	got := markdownToHTML("# T\n\n- a **b**\n  - c `d<`\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\ntext\n")
-	for _, want := range []string{"<h1>T</h1>", "<strong>b</strong>", "<code>d&lt;</code>", "<th>x</th>", "<td>2</td>", "<p>text</p>"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in %s", want, got)
+// writeLoadgenFiles writes each experiment's stats and history as loadgen
+// would and reads them back into r, as the orchestrator does: what
+// results.json holds is then exactly what the CSVs say.
+func writeLoadgenFiles(t *testing.T, dir string, r *results.Results) {
+	t.Helper()
+	for _, tg := range r.Targets {
+		for _, e := range tg.Experiments {
+			prefix := filepath.Join(dir, e.File)
+			s := e.Stats
+			row := locustcsv.StatsRow{Name: locustcsv.AggregatedName, RequestCount: s.Requests, FailureCount: s.Failures,
+				Median: s.MedianMS, Average: s.AvgMS, Min: s.MinMS, Max: s.MaxMS, RequestsPerSec: s.RPS}
+			row.Percentiles[5], row.Percentiles[7] = float64(s.P95MS), float64(s.P99MS)
+			var hist []locustcsv.HistoryRow
+			for _, h := range e.History {
+				hr := locustcsv.HistoryRow{Timestamp: h.T, UserCount: h.Users, Name: locustcsv.AggregatedName,
+					RequestsPerSec: float64(h.RPS), TotalRequestCount: h.Total, TotalFailureCount: h.Failures, TotalAverage: h.TotalAvgMS}
+				hr.Percentiles[0], hr.Percentiles[5] = float64(h.P50), float64(h.P95)
+				hist = append(hist, hr)
+			}
+			for _, f := range []struct {
+				suffix string
+				write  func(*os.File) error
+			}{
+				{"_stats.csv", func(f *os.File) error { return locustcsv.WriteStats(f, []locustcsv.StatsRow{row}) }},
+				{"_stats_history.csv", func(f *os.File) error { return locustcsv.WriteHistory(f, hist) }},
+			} {
+				fh, err := os.Create(prefix + f.suffix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.write(fh); err != nil {
+					t.Fatal(err)
+				}
+				fh.Close()
+			}
+			e.Intended = nil
+			if err := results.ReadFiles(prefix, e, true); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+}
+
+// TestRebuildIsByteIdentical writes a run's report, then rebuilds it from
+// the folder alone (lab report DIR): every rendered file is the same, byte
+// for byte.
+func TestRebuildIsByteIdentical(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := fixtureFor("seed")
+	r.Started = time.Date(2026, 11, 27, 8, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	r.Ended = r.Started.Add(170*time.Second + 400*time.Millisecond)
+	writeLoadgenFiles(t, dir, r)
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[filepath.Base(f)] = b
+		if strings.HasSuffix(f, ".png") || strings.HasSuffix(f, ".md") || strings.HasSuffix(f, ".html") {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := Rebuild(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range before {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("rebuild did not write %s: %v", name, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("rebuilt %s differs from the run's own (%d vs %d bytes)", name, len(got), len(want))
+		}
+	}
+	if _, ok := before["index.html"]; !ok {
+		t.Error("the run wrote no index.html")
+	}
+}
+
+func TestRebuildErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := Rebuild(dir); err == nil || !strings.Contains(err.Error(), "read results") {
+		t.Errorf("empty folder: got %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rebuild(dir); err == nil {
+		t.Error("a broken results.json was accepted")
 	}
 }

@@ -1,15 +1,18 @@
-// Package runner runs a whole lab: it starts the feature store and the
-// four services as child processes, runs the experiments against the sync
-// then the async target (one loadgen child each), scrapes the services'
-// internals, stops every child on every path and writes the report.
-package runner
+// Package orchestrate runs a whole lab: it starts the feature store and
+// the four services as child processes, runs the experiments against the
+// sync then the async target (one loadgen child each, see package
+// experiment), scrapes the services' internals, stops every child on every
+// path and hands the results to package report.
+//
+// What the lab measured is a results.Results; experiment 3's users come
+// from analysis.MaxPerformanceUsers, the same breaking-point computation
+// the report states.
+package orchestrate
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,8 +24,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"predictlab/internal/locustcsv"
-	"predictlab/lab/internal/breakpoint"
+	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/envinfo"
 	"predictlab/lab/internal/experiment"
 	"predictlab/lab/internal/jsonnum"
@@ -30,6 +32,7 @@ import (
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
 	"predictlab/lab/internal/report"
+	"predictlab/lab/internal/results"
 	"predictlab/lab/internal/scrape"
 )
 
@@ -130,15 +133,14 @@ func (c *Config) url(port int) string {
 	return "http://" + net.JoinHostPort(c.dialHost(), strconv.Itoa(port))
 }
 
-// Runner runs one lab. Create it with New; call Run once.
-type Runner struct {
+// Lab runs one lab. Create it with New; call Run once.
+type Lab struct {
 	cfg Config
 	log zerolog.Logger
 	pr  *progress.Printer
 	sup *proc.Supervisor
 
-	res      *report.Results
-	caps     experiment.Capabilities
+	res      *results.Results
 	started  time.Time
 	planned  time.Duration // experiment time still planned after the current one
 	index    int
@@ -146,9 +148,9 @@ type Runner struct {
 	services map[string]string // service name → base URL
 }
 
-// New returns a Runner writing progress to pr and its log to log.
-func New(cfg Config, log zerolog.Logger, pr *progress.Printer) *Runner {
-	return &Runner{cfg: cfg, log: log, pr: pr, services: map[string]string{}}
+// New returns a Lab writing progress to pr and its log to log.
+func New(cfg Config, log zerolog.Logger, pr *progress.Printer) *Lab {
+	return &Lab{cfg: cfg, log: log, pr: pr, services: map[string]string{}}
 }
 
 // Preflight validates c and checks what must hold before anything
@@ -176,16 +178,18 @@ func (c *Config) Preflight() error {
 // shutdown skip its grace period. The returned Results are always
 // non-nil once the output folder exists; the report is written even when
 // the run fails or is interrupted.
-func (r *Runner) Run(ctx context.Context, hurry <-chan struct{}) (*report.Results, error) {
+func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results, error) {
 	cfg := r.cfg
 	r.started = time.Now()
-	r.res = &report.Results{Profile: cfg.Profile, Started: r.started, Status: "complete",
+	// Wall-clock times only (Round(0) drops the monotonic reading), so
+	// a report rebuilt from results.json states the same run length.
+	r.res = &results.Results{Profile: cfg.Profile, Started: r.started.Round(0), Status: "complete",
 		Env: envinfo.Collect(ctx, cfg.Version),
-		Settings: report.Settings{Out: cfg.Out, Bind: cfg.Bind, External: cfg.External, SyncURL: cfg.SyncURL, AsyncURL: cfg.AsyncURL,
+		Settings: results.Settings{Out: cfg.Out, Bind: cfg.Bind, External: cfg.External, SyncURL: cfg.SyncURL, AsyncURL: cfg.AsyncURL,
 			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: cfg.Only, Experiments: cfg.experiments()}}
 	if !cfg.External {
 		for _, p := range cfg.portList() {
-			r.res.Settings.Ports = append(r.res.Settings.Ports, report.Port{Service: p.Service, Port: p.Port})
+			r.res.Settings.Ports = append(r.res.Settings.Ports, results.Port{Service: p.Service, Port: p.Port})
 		}
 	}
 	r.sup = proc.New(r.log, cfg.Profile.StopGrace)
@@ -208,7 +212,7 @@ func (r *Runner) Run(ctx context.Context, hurry <-chan struct{}) (*report.Result
 	r.sup.StopAll()
 	close(watchDone)
 	watch.Wait()
-	r.res.Ended = time.Now()
+	r.res.Ended = time.Now().Round(0)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		r.res.Status, r.res.Error = "interrupted", err.Error()
@@ -221,20 +225,10 @@ func (r *Runner) Run(ctx context.Context, hurry <-chan struct{}) (*report.Result
 	return r.res, err
 }
 
-func (r *Runner) run(ctx context.Context) error {
+func (r *Lab) run(ctx context.Context) error {
 	cfg := r.cfg
-	caps, err := experiment.Probe(ctx, r.sup, cfg.LoadgenBin)
-	if err != nil {
-		return err
-	}
-	if caps.Stub {
-		return fmt.Errorf("run lab: %s is not yet implemented", cfg.LoadgenBin)
-	}
-	r.caps = caps
-	r.res.Settings.LoadgenHTML, r.res.Settings.LoadgenFullHistory = caps.HTML, caps.FullHistory
-	if !caps.HTML {
-		r.pr.Printf("lab: %s has no --html flag; running without loadgen's HTML reports", cfg.LoadgenBin)
-	}
+	// loadgen always writes its HTML report and the current-window history.
+	r.res.Settings.LoadgenHTML, r.res.Settings.LoadgenFullHistory = true, true
 	if cfg.External {
 		for _, tn := range cfg.targets() {
 			u := strings.TrimRight(cfg.SyncURL, "/")
@@ -260,7 +254,7 @@ func (r *Runner) run(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runner) serviceArgs(t profile.Target, role string, port int) []string {
+func (r *Lab) serviceArgs(t profile.Target, role string, port int) []string {
 	cfg := r.cfg
 	s := t.Scoring
 	if role == "model" {
@@ -282,7 +276,7 @@ func (r *Runner) serviceArgs(t profile.Target, role string, port int) []string {
 		"--fanout", strconv.Itoa(s.Fanout))
 }
 
-func (r *Runner) startServices(ctx context.Context) error {
+func (r *Lab) startServices(ctx context.Context) error {
 	cfg := r.cfg
 	logs := filepath.Join(cfg.Out, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
@@ -299,7 +293,7 @@ func (r *Runner) startServices(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		r.res.Settings.Services = append(r.res.Settings.Services, report.Command{Name: name, Args: c.Args})
+		r.res.Settings.Services = append(r.res.Settings.Services, results.Command{Name: name, Args: c.Args})
 		return c, nil
 	}
 	r.pr.Printf("lab: starting the feature store and the services (%s)", cfg.TargetsBin)
@@ -344,18 +338,18 @@ func (r *Runner) startServices(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runner) runTarget(ctx context.Context, name string, exps []int) error {
+func (r *Lab) runTarget(ctx context.Context, name string, exps []int) error {
 	cfg := r.cfg
 	pt, _ := cfg.Profile.Target(name)
 	url := r.services[name+" scoring"]
-	t := &report.Target{Name: name, URL: url, Settings: pt}
+	t := &results.Target{Name: name, URL: url, Settings: pt}
 	r.res.Targets = append(r.res.Targets, t)
 	for _, n := range exps {
 		pe, _ := cfg.Profile.Experiment(n)
-		e := &report.Experiment{Number: n, Name: pe.Name, File: pe.Name + "_" + name, Users: pe.Users, SpawnRate: pe.SpawnRate,
+		e := &results.Experiment{Number: n, Name: pe.Name, File: pe.Name + "_" + name, Users: pe.Users, SpawnRate: pe.SpawnRate,
 			RunTime: pe.RunTime, UsersFrom: "profile"}
 		if pe.FromBreakpoint {
-			e.Users, e.UsersFrom = r.exp3Users(t, pe)
+			e.Users, e.UsersFrom = analysis.MaxPerformanceUsers(t, pe.Users, cfg.Profile.Pacing)
 			e.SpawnRate = float64(e.Users)
 		}
 		t.Experiments = append(t.Experiments, e)
@@ -367,36 +361,12 @@ func (r *Runner) runTarget(ctx context.Context, name string, exps []int) error {
 	return nil
 }
 
-// exp3Users picks experiment 3's users from experiment 2's breaking point.
-func (r *Runner) exp3Users(t *report.Target, pe profile.Experiment) (int, string) {
-	e2 := t.Find(2)
-	if e2 == nil || len(e2.History) == 0 {
-		return pe.Users, "profile (experiment 2 not run)"
-	}
-	base := 0.0
-	if e1 := t.Find(1); e1 != nil && e1.Stats != nil {
-		base = e1.Stats.MedianMS
-	}
-	c := breakpoint.DefaultConfig(base)
-	c.Pacing = r.cfg.Profile.Pacing
-	bp, err := breakpoint.Find(report.Points(e2.History), c)
-	switch {
-	case err != nil || bp.MaxUsers == 0:
-		return pe.Users, "profile (no usable experiment 2 history)"
-	case !bp.Reached:
-		return bp.MaxUsers, "largest count tested (breaking point not reached)"
-	case bp.Users < 1:
-		return 1, "1 (fell behind from the start)"
-	}
-	return bp.Users, "breaking point"
-}
-
-func (r *Runner) runExperiment(ctx context.Context, t *report.Target, e *report.Experiment) error {
+func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.Experiment) error {
 	cfg := r.cfg
 	r.index++
 	r.planned -= e.RunTime
 	spec := experiment.Spec{Name: e.File, Dir: cfg.Out, Loadgen: cfg.LoadgenBin, Host: t.URL, Users: e.Users,
-		SpawnRate: e.SpawnRate, RunTime: e.RunTime, UserClass: t.Settings.UserClass, HTML: r.caps.HTML, FullHistory: r.caps.FullHistory}
+		SpawnRate: e.SpawnRate, RunTime: e.RunTime, UserClass: t.Settings.UserClass, HTML: true, FullHistory: true}
 	e.Command = append([]string{cfg.LoadgenBin}, spec.Args()...)
 	r.pr.Printf("lab: [%d/%d] %s experiment %d %s: %d users at %g/s for %s", r.index, r.count, t.Name, e.Number, e.Name, e.Users, e.SpawnRate, e.RunTime)
 
@@ -442,7 +412,7 @@ func (r *Runner) runExperiment(ctx context.Context, t *report.Target, e *report.
 			e.ServerRequests = jsonnum.Float(scrape.Delta(s, scrape.RequestsCount))
 		}
 	}
-	if err := readFiles(spec.Prefix(), e, r.caps.FullHistory); err != nil && runErr == nil {
+	if err := results.ReadFiles(spec.Prefix(), e, true); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil {
@@ -465,61 +435,4 @@ func lastLine(path string) string {
 		return l
 	}
 	return "(empty log)"
-}
-
-// readFiles loads an experiment's stats, intended and history files.
-func readFiles(prefix string, e *report.Experiment, current bool) error {
-	var errs []error
-	if rows, err := readCSV(prefix+"_stats.csv", locustcsv.ReadStats); err == nil {
-		e.Stats = summaryOf(rows)
-	} else {
-		errs = append(errs, err)
-	}
-	if rows, err := readCSV(prefix+"_intended.csv", locustcsv.ReadStats); err == nil {
-		e.Intended = summaryOf(rows)
-	}
-	if rows, err := readCSV(prefix+"_stats_history.csv", locustcsv.ReadHistory); err == nil {
-		for _, h := range rows {
-			if h.Name != locustcsv.AggregatedName {
-				continue
-			}
-			e.History = append(e.History, report.HistPoint{T: h.Timestamp, Users: h.UserCount, Total: h.TotalRequestCount,
-				Failures: h.TotalFailureCount, TotalAvgMS: h.TotalAverage, RPS: jsonnum.Float(h.RequestsPerSec),
-				P50: pct(h.Percentiles[0]), P95: pct(h.Percentiles[5]), Current: current})
-		}
-	} else {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// pct maps the history's 0 ("no window yet" in full-history mode) and N/A to NaN.
-func pct(v float64) jsonnum.Float {
-	if math.IsNaN(v) || v <= 0 {
-		return jsonnum.NaN()
-	}
-	return jsonnum.Float(v)
-}
-
-func readCSV[T any](path string, read func(io.Reader) ([]T, error)) ([]T, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	defer f.Close()
-	rows, err := read(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	return rows, nil
-}
-
-func summaryOf(rows []locustcsv.StatsRow) *report.Summary {
-	for _, s := range rows {
-		if s.Name == locustcsv.AggregatedName {
-			return &report.Summary{Requests: s.RequestCount, Failures: s.FailureCount, AvgMS: s.Average, MinMS: s.Min, MaxMS: s.Max,
-				MedianMS: s.Median, P95MS: jsonnum.Float(s.Percentiles[5]), P99MS: jsonnum.Float(s.Percentiles[7]), RPS: s.RequestsPerSec}
-		}
-	}
-	return nil
 }

@@ -1,10 +1,14 @@
-package report
+// Package analysis derives what a lab report states from a run's
+// measurements: experiment 1 beside its physical floor, the breaking point
+// of experiment 2 (the one computation both experiment 3's user count and
+// the report use), the queueing model's predictions, Little's-law
+// cross-checks and the load generator's validity. Everything here is a
+// pure function of a results.Results.
+package analysis
 
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 	"time"
 
 	"predictlab/internal/loadgenjson"
@@ -12,6 +16,7 @@ import (
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/queueing"
+	"predictlab/lab/internal/results"
 )
 
 // Thresholds of the generator check (Locust warns at 90% CPU).
@@ -37,23 +42,13 @@ func Floor(t profile.Target) float64 {
 }
 
 // Points converts history rows for the breaking-point rule.
-func Points(h []HistPoint) []breakpoint.Point {
+func Points(h []results.HistPoint) []breakpoint.Point {
 	out := make([]breakpoint.Point, len(h))
 	for i, p := range h {
 		out[i] = breakpoint.Point{Time: float64(p.T), Users: p.Users, Total: p.Total, Failures: p.Failures,
 			TotalAvgMS: p.TotalAvgMS, MedianMS: float64(p.P50), P95MS: float64(p.P95), Current: p.Current, RPS: float64(p.RPS)}
 	}
 	return out
-}
-
-// Find returns the experiment with the given number (nil if it did not run).
-func (t *Target) Find(n int) *Experiment {
-	for _, e := range t.Experiments {
-		if e.Number == n {
-			return e
-		}
-	}
-	return nil
 }
 
 // RuleText states the breaking-point rule.
@@ -65,33 +60,78 @@ func RuleText(c breakpoint.Config) string {
 		c.Window, c.Pacing, c.Threshold*100, c.Sustain, c.KneeFactor)
 }
 
+// RuleConfig is the breaking-point rule's parameters for target t: the
+// default rule with t's experiment 1 median as the knee's baseline (none
+// when experiment 1 did not run or answered nothing).
+func RuleConfig(t *results.Target, pacing time.Duration) breakpoint.Config {
+	if pacing <= 0 {
+		pacing = time.Second
+	}
+	baseline := 0.0
+	if e := t.Find(1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
+		baseline = e.Stats.MedianMS
+	}
+	c := breakpoint.DefaultConfig(baseline)
+	c.Pacing = pacing
+	return c
+}
+
+// BreakingPoint applies the rule to t's experiment 2. It is nil when
+// experiment 2 did not run or left no history. The lab calls it to choose
+// experiment 3's users and the report calls it to state the result: one
+// computation for both.
+func BreakingPoint(t *results.Target, pacing time.Duration) (*breakpoint.Result, breakpoint.Config) {
+	c := RuleConfig(t, pacing)
+	e := t.Find(2)
+	if e == nil || len(e.History) == 0 {
+		return nil, c
+	}
+	bp, err := breakpoint.Find(Points(e.History), c)
+	if err != nil {
+		return nil, c
+	}
+	return &bp, c
+}
+
+// MaxPerformanceUsers chooses experiment 3's user count from experiment 2's
+// breaking point, with fallback (the profile's count) when there is none,
+// and says where the count came from.
+func MaxPerformanceUsers(t *results.Target, fallback int, pacing time.Duration) (int, string) {
+	if e2 := t.Find(2); e2 == nil || len(e2.History) == 0 {
+		return fallback, "profile (experiment 2 not run)"
+	}
+	bp, _ := BreakingPoint(t, pacing)
+	switch {
+	case bp == nil || bp.MaxUsers == 0:
+		return fallback, "profile (no usable experiment 2 history)"
+	case !bp.Reached:
+		return bp.MaxUsers, "largest count tested (breaking point not reached)"
+	case bp.Users < 1:
+		return 1, "1 (fell behind from the start)"
+	}
+	return bp.Users, "breaking point"
+}
+
 // Analyze derives every target's Analysis from its measurements.
-func Analyze(r *Results) {
+func Analyze(r *results.Results) {
 	for _, t := range r.Targets {
 		t.Analysis = analyze(t, r.Profile.Pacing)
 	}
 }
 
-func analyze(t *Target, pacing time.Duration) *Analysis {
+func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	if pacing <= 0 {
 		pacing = time.Second
 	}
-	a := &Analysis{GeneratorValid: true}
-	baseline := 0.0
+	a := &results.Analysis{GeneratorValid: true}
 	if e := t.Find(1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
 		floor := Floor(t.Settings)
-		a.Exp1 = &Exp1{AvgMS: e.Stats.AvgMS, MinMS: e.Stats.MinMS, MaxMS: e.Stats.MaxMS, MedianMS: e.Stats.MedianMS,
+		a.Exp1 = &results.Exp1{AvgMS: e.Stats.AvgMS, MinMS: e.Stats.MinMS, MaxMS: e.Stats.MaxMS, MedianMS: e.Stats.MedianMS,
 			RPS: e.Stats.RPS, FloorMS: floor, OverheadMS: e.Stats.MedianMS - floor}
-		baseline = e.Stats.MedianMS
 	}
-	cfg := breakpoint.DefaultConfig(baseline)
-	cfg.Pacing = pacing
+	bp, cfg := BreakingPoint(t, pacing)
 	a.Rule = RuleText(cfg)
-	if e := t.Find(2); e != nil && len(e.History) > 0 {
-		if bp, err := breakpoint.Find(Points(e.History), cfg); err == nil {
-			a.Breakpoint = &bp
-		}
-	}
+	a.Breakpoint = bp
 	for _, n := range []int{2, 3, 4} {
 		if e := t.Find(n); e != nil {
 			w := min(10, max(1, len(e.History)-2)) // short (smoke) runs: a shorter window
@@ -103,12 +143,12 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 	predict(a, t, pacing)
 	// Little's law: at the breaking point and over experiment 3.
 	if bp := a.Breakpoint; bp != nil && bp.At.Completed > 0 {
-		a.Little = append(a.Little, Little{Where: "experiment 2 at the breaking point", Users: float64(bp.At.Users),
+		a.Little = append(a.Little, results.Little{Where: "experiment 2 at the breaking point", Users: float64(bp.At.Users),
 			Throughput: bp.At.Completed, LatencyMS: bp.At.LatencyMS,
 			Predicted: breakpoint.LittleUsers(bp.At.Completed, bp.At.LatencyMS, pacing)})
 	}
 	if e := t.Find(3); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
-		a.Little = append(a.Little, Little{Where: "experiment 3 (whole run)", Users: float64(e.Users),
+		a.Little = append(a.Little, results.Little{Where: "experiment 3 (whole run)", Users: float64(e.Users),
 			Throughput: e.Stats.RPS, LatencyMS: e.Stats.AvgMS,
 			Predicted: breakpoint.LittleUsers(e.Stats.RPS, e.Stats.AvgMS, pacing)})
 	}
@@ -122,7 +162,7 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 		}
 		for _, tk := range e.SelfCheck.Timeline {
 			if tk.CPUPercent >= GeneratorCPUPercent || lateSecond(tk) {
-				a.GeneratorFlags = append(a.GeneratorFlags, GeneratorFlag{Experiment: e.Number, Timestamp: tk.Timestamp,
+				a.GeneratorFlags = append(a.GeneratorFlags, results.GeneratorFlag{Experiment: e.Number, Timestamp: tk.Timestamp,
 					Users: tk.Users, CPUPercent: tk.CPUPercent, MaxLagMS: tk.MaxLagMS})
 				if e.Number == 2 && a.Breakpoint != nil && a.Breakpoint.At.Time > 0 && float64(tk.Timestamp) <= a.Breakpoint.At.Time {
 					a.BreakpointGeneratorLimited = true
@@ -131,14 +171,14 @@ func analyze(t *Target, pacing time.Duration) *Analysis {
 		}
 	}
 	if e := t.Find(4); e != nil && e.Stats != nil && e.Intended != nil {
-		a.Stress = &Stress{ActualMedianMS: e.Stats.MedianMS, IntendedMedianMS: e.Intended.MedianMS,
+		a.Stress = &results.Stress{ActualMedianMS: e.Stats.MedianMS, IntendedMedianMS: e.Intended.MedianMS,
 			ActualP95MS: e.Stats.P95MS, IntendedP95MS: e.Intended.P95MS, ActualP99MS: e.Stats.P99MS, IntendedP99MS: e.Intended.P99MS}
 	}
 	a.Internals = summarizeInternals(t)
 	return a
 }
 
-func predict(a *Analysis, t *Target, pacing time.Duration) {
+func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {
 	s := t.Settings
 	if s.Style == "blocking" {
 		modelMS := queueing.ServiceModelMS(FeatureFetchMS, s.Scoring.Fanout, meanDelayMS(s.Model), s.Model.CPUCost, s.Scoring.CPUCost)
@@ -174,13 +214,13 @@ func meanDelayMS(s profile.Service) float64 {
 	return float64(s.ModelDelayMin+s.ModelDelayMax) / 2 / float64(time.Millisecond)
 }
 
-func summarizeInternals(t *Target) *InternalsSummary {
+func summarizeInternals(t *results.Target) *results.InternalsSummary {
 	for _, n := range []int{3, 4, 2} {
 		e := t.Find(n)
 		if e == nil || len(e.Internals["scoring"]) == 0 {
 			continue
 		}
-		s := &InternalsSummary{Experiment: n}
+		s := &results.InternalsSummary{Experiment: n}
 		var busy, loop, lag []float64
 		maxQ := jsonnum.NaN()
 		for _, p := range e.Internals["scoring"] {
@@ -214,114 +254,6 @@ func mean(xs []float64) jsonnum.Float {
 	return jsonnum.Float(s / float64(len(xs)))
 }
 
-// Conclusion writes a few plain sentences from the numbers; every claim is
-// computed, none is canned.
-func Conclusion(r *Results) []string {
-	var out []string
-	byName := map[string]*Target{}
-	for _, t := range r.Targets {
-		byName[t.Name] = t
-	}
-	var parts []string
-	for _, t := range r.Targets {
-		if a := t.Analysis; a != nil && a.Exp1 != nil {
-			parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (%s above its %s floor)",
-				t.Name, fmtMS(a.Exp1.MedianMS), fmtMS(a.Exp1.OverheadMS), fmtMS(a.Exp1.FloorMS)))
-		}
-	}
-	if len(parts) > 0 {
-		out = append(out, upper(strings.Join(parts, "; "))+".")
-	}
-	for _, t := range r.Targets {
-		a := t.Analysis
-		if a == nil || a.Breakpoint == nil {
-			continue
-		}
-		bp := a.Breakpoint
-		var s string
-		switch {
-		case bp.Reached && bp.Users == 0:
-			s = fmt.Sprintf("%s fell behind from the first users of experiment 2 (peak in experiments 2–4: %.1f req/s).", upper(t.Name), a.PeakThroughput)
-		case bp.Reached:
-			s = fmt.Sprintf("%s kept up with %d users (%.1f req/s completed, median %s), and completed at most %.1f req/s in experiments 2–4.",
-				upper(t.Name), bp.Users, bp.At.Completed, fmtMS(bp.MedianMS), a.PeakThroughput)
-		default:
-			s = fmt.Sprintf("%s kept up through all %d users of experiment 2 (breaking point not reached; peak in experiments 2–4: %.1f req/s).",
-				upper(t.Name), bp.MaxUsers, a.PeakThroughput)
-		}
-		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
-			dev := (float64(bp.Users) - a.Prediction.Users) / a.Prediction.Users * 100
-			s += fmt.Sprintf(" The queueing model predicted %.0f users (%s); the measurement is %+.0f%% from it.", a.Prediction.Users, a.Prediction.Formula, dev)
-		} else if a.Prediction.Bound && !bp.Reached {
-			rel := "consistent with"
-			if a.Prediction.Users < float64(bp.MaxUsers) {
-				rel = "not consistent with"
-			}
-			s += fmt.Sprintf(" The queueing model predicted %.0f users, %s that.", a.Prediction.Users, rel)
-		} else if !a.Prediction.Bound {
-			s += " The queueing model sees no CPU limit in range (" + a.Prediction.Formula + ")."
-		}
-		if bp.KneeReached && bp.Reached && bp.KneeUsers < bp.Users {
-			s += fmt.Sprintf(" Latency doubled earlier, at %d users (%.0f%% of the breaking point): users spawned in one-second batches keep their phase under constant_pacing(1), so each second's requests arrive as bursts and queue before the average load reaches capacity.",
-				bp.KneeUsers, float64(bp.KneeUsers)/float64(bp.Users)*100)
-		} else if bp.KneeReached {
-			s += fmt.Sprintf(" Latency passed twice experiment 1's median at %d users.", bp.KneeUsers)
-		}
-		out = append(out, s)
-	}
-	if s, a := byName["sync"], byName["async"]; s != nil && a != nil && s.Analysis != nil && a.Analysis != nil &&
-		s.Analysis.PeakThroughput > 0 && a.Analysis.PeakThroughput > 0 {
-		ratio := a.Analysis.PeakThroughput / s.Analysis.PeakThroughput
-		word := "more"
-		if ratio < 1 {
-			word = "less"
-		}
-		// A target that never fell behind only shows a lower bound.
-		bound := ""
-		hi := a
-		if ratio < 1 {
-			hi = s
-		}
-		if bp := hi.Analysis.Breakpoint; bp != nil && !bp.Reached {
-			bound = "at least "
-		}
-		out = append(out, fmt.Sprintf("At its peak the event loop completed %s%.2f× the blocking server's throughput (%.1f vs %.1f req/s, best 10 s): %s capacity from the same machine.",
-			bound, ratio, a.Analysis.PeakThroughput, s.Analysis.PeakThroughput, word))
-	}
-	var gaps []string
-	for _, t := range r.Targets {
-		if a := t.Analysis; a != nil && a.Stress != nil && a.Stress.IntendedMedianMS > 0 {
-			gaps = append(gaps, fmt.Sprintf("%s median %s measured from the actual send, %s from the intended send",
-				t.Name, fmtMS(a.Stress.ActualMedianMS), fmtMS(a.Stress.IntendedMedianMS)))
-		}
-	}
-	if len(gaps) > 0 {
-		out = append(out, "In the stress test: "+strings.Join(gaps, "; ")+".")
-	}
-	flags, invalid := 0, 0
-	for _, t := range r.Targets {
-		if t.Analysis != nil {
-			flags += len(t.Analysis.GeneratorFlags)
-		}
-		for _, e := range t.Experiments {
-			if e.SelfCheck != nil && !e.SelfCheck.Valid {
-				invalid++
-			}
-		}
-	}
-	switch {
-	case invalid == 0 && flags == 0:
-		out = append(out, "The load generator's self-check found no second where it was the limit.")
-	case invalid == 0:
-		out = append(out, fmt.Sprintf("The load generator's self-check judged every run valid (no run had more than %d%% of its requests over %d ms late, or CPU ≥ %.0f%%); %d single second(s) were flagged (see Load generator validity).",
-			loadgenjson.LatePercent, loadgenjson.LateMS, GeneratorCPUPercent, flags))
-	default:
-		out = append(out, fmt.Sprintf("The load generator's self-check judged %d experiment run(s) not valid and flagged %d second(s) (CPU ≥ %.0f%%, or more than %d%% of a second's requests over %d ms late); numbers from those runs may understate the servers (see Load generator validity).",
-			invalid, flags, GeneratorCPUPercent, loadgenjson.LatePercent, loadgenjson.LateMS))
-	}
-	return out
-}
-
 // lateSecond reports whether more than loadgenjson.LatePercent of a
 // second's scheduled requests left over loadgenjson.LateMS late. A timeline
 // from a loadgen without per-second counts falls back to its max lag.
@@ -330,29 +262,4 @@ func lateSecond(tk loadgenjson.Point) bool {
 		return tk.MaxLagMS >= GeneratorLagMS
 	}
 	return loadgenjson.TooLate(tk.LateRequests, tk.ScheduledRequests)
-}
-
-func fmtMS(v float64) string {
-	if math.IsNaN(v) {
-		return "n/a"
-	}
-	if math.Abs(v) >= 100 {
-		return fmt.Sprintf("%.0f ms", v)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
-func upper(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// sortedTargets returns targets in the order sync, async, others.
-func sortedTargets(ts []*Target) []*Target {
-	out := append([]*Target(nil), ts...)
-	rank := map[string]int{"sync": 0, "async": 1}
-	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Name] < rank[out[j].Name] })
-	return out
 }

@@ -1,4 +1,4 @@
-package runner
+package orchestrate
 
 import (
 	"strings"
@@ -8,7 +8,6 @@ import (
 
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
-	"predictlab/lab/internal/report"
 )
 
 func testConfig(t *testing.T, name string) Config {
@@ -90,45 +89,5 @@ func TestPortList(t *testing.T) {
 	c.Experiments = []int{3, 1, 3}
 	if got := c.experiments(); len(got) != 2 || got[0] != 1 || got[1] != 3 {
 		t.Errorf("experiments() = %v, want [1 3]", got)
-	}
-}
-
-func TestExp3Users(t *testing.T) {
-	cfg := testConfig(t, "quick")
-	r := New(cfg, zerolog.Nop(), progress.New(nil, false, 0))
-	pe, _ := cfg.Profile.Experiment(3)
-	ramp := func(capacity float64) []report.HistPoint {
-		var h []report.HistPoint
-		var total, queue, sumLat float64
-		users := 0
-		for s := 0; s <= 30; s++ {
-			done := min(float64(users)+queue, capacity)
-			queue += float64(users) - done
-			lat := 90 + 1000*queue/capacity
-			total += done
-			sumLat += done * lat
-			h = append(h, report.HistPoint{T: int64(1000 + s), Users: users, Total: int64(total), TotalAvgMS: sumLat / max(total, 1)})
-			users = min(300, users+10)
-		}
-		return h
-	}
-	tests := []struct {
-		name     string
-		exps     []*report.Experiment
-		wantLo   int
-		wantHi   int
-		wantFrom string
-	}{
-		{"no experiment 2", nil, 300, 300, "profile (experiment 2 not run)"},
-		{"saturates at 80 req/s", []*report.Experiment{{Number: 2, History: ramp(80)}}, 72, 88, "breaking point"},
-		{"never saturates", []*report.Experiment{{Number: 2, History: ramp(1e6)}}, 300, 300, "largest count tested (breaking point not reached)"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			users, from := r.exp3Users(&report.Target{Experiments: tc.exps}, pe)
-			if users < tc.wantLo || users > tc.wantHi || from != tc.wantFrom {
-				t.Errorf("got %d (%s), want %d..%d (%s)", users, from, tc.wantLo, tc.wantHi, tc.wantFrom)
-			}
-		})
 	}
 }

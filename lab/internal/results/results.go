@@ -1,17 +1,18 @@
-// Package report turns a lab run's measurements into results.json,
-// summary.md, PNG charts and a self-contained index.html.
+// Package results is the model of a lab run's results.json and the one
+// place that reads loadgen's result files (the Locust CSVs and --json).
 //
-// Results holds the measurements (filled by the lab's runner); Analyze
-// derives everything the report states (breaking points, predictions,
-// cross-checks, conclusion) as a pure function of them; Write renders.
-package report
+// The orchestrator fills Results as experiments finish; package analysis
+// derives each Target's Analysis from them; package report renders them. A
+// run's folder alone (results.json and the CSVs) is enough to rebuild its
+// report. The types are plain data: share them only once they are built.
+package results
 
 import (
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/envinfo"
-	"predictlab/lab/internal/experiment"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/queueing"
@@ -95,9 +96,9 @@ type Experiment struct {
 	Internals map[string][]scrape.Point `json:"internals,omitempty"`
 	// LoopBusySeconds and ServerRequests are counter increases over the
 	// experiment on the scoring service (NaN when not exported).
-	LoopBusySeconds jsonnum.Float         `json:"loop_busy_seconds"`
-	ServerRequests  jsonnum.Float         `json:"server_requests"`
-	SelfCheck       *experiment.SelfCheck `json:"self_check,omitempty"`
+	LoopBusySeconds jsonnum.Float          `json:"loop_busy_seconds"`
+	ServerRequests  jsonnum.Float          `json:"server_requests"`
+	SelfCheck       *loadgenjson.SelfCheck `json:"self_check,omitempty"`
 	// LoadAvg is the machine's 1-minute load average at the end of the
 	// experiment (NaN when unknown): above the CPU count, other work
 	// competed with the services and the generator.
@@ -209,4 +210,14 @@ type InternalsSummary struct {
 	MaxQueueLength  jsonnum.Float `json:"max_queue_length"`
 	MeanLoopBusy    jsonnum.Float `json:"mean_loop_busy"`
 	MeanLoopLagMS   jsonnum.Float `json:"mean_loop_lag_ms"`
+}
+
+// Find returns the experiment with the given number (nil if it did not run).
+func (t *Target) Find(n int) *Experiment {
+	for _, e := range t.Experiments {
+		if e.Number == n {
+			return e
+		}
+	}
+	return nil
 }

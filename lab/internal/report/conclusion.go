@@ -1,0 +1,145 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"predictlab/internal/loadgenjson"
+	"predictlab/lab/internal/analysis"
+	"predictlab/lab/internal/results"
+)
+
+// Conclusion writes a few plain sentences from the numbers; every claim is
+// computed, none is canned.
+func Conclusion(r *results.Results) []string {
+	var out []string
+	byName := map[string]*results.Target{}
+	for _, t := range r.Targets {
+		byName[t.Name] = t
+	}
+	var parts []string
+	for _, t := range r.Targets {
+		if a := t.Analysis; a != nil && a.Exp1 != nil {
+			parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (%s above its %s floor)",
+				t.Name, fmtMS(a.Exp1.MedianMS), fmtMS(a.Exp1.OverheadMS), fmtMS(a.Exp1.FloorMS)))
+		}
+	}
+	if len(parts) > 0 {
+		out = append(out, upper(strings.Join(parts, "; "))+".")
+	}
+	for _, t := range r.Targets {
+		a := t.Analysis
+		if a == nil || a.Breakpoint == nil {
+			continue
+		}
+		bp := a.Breakpoint
+		var s string
+		switch {
+		case bp.Reached && bp.Users == 0:
+			s = fmt.Sprintf("%s fell behind from the first users of experiment 2 (peak in experiments 2–4: %.1f req/s).", upper(t.Name), a.PeakThroughput)
+		case bp.Reached:
+			s = fmt.Sprintf("%s kept up with %d users (%.1f req/s completed, median %s), and completed at most %.1f req/s in experiments 2–4.",
+				upper(t.Name), bp.Users, bp.At.Completed, fmtMS(bp.MedianMS), a.PeakThroughput)
+		default:
+			s = fmt.Sprintf("%s kept up through all %d users of experiment 2 (breaking point not reached; peak in experiments 2–4: %.1f req/s).",
+				upper(t.Name), bp.MaxUsers, a.PeakThroughput)
+		}
+		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
+			dev := (float64(bp.Users) - a.Prediction.Users) / a.Prediction.Users * 100
+			s += fmt.Sprintf(" The queueing model predicted %.0f users (%s); the measurement is %+.0f%% from it.", a.Prediction.Users, a.Prediction.Formula, dev)
+		} else if a.Prediction.Bound && !bp.Reached {
+			rel := "consistent with"
+			if a.Prediction.Users < float64(bp.MaxUsers) {
+				rel = "not consistent with"
+			}
+			s += fmt.Sprintf(" The queueing model predicted %.0f users, %s that.", a.Prediction.Users, rel)
+		} else if !a.Prediction.Bound {
+			s += " The queueing model sees no CPU limit in range (" + a.Prediction.Formula + ")."
+		}
+		if bp.KneeReached && bp.Reached && bp.KneeUsers < bp.Users {
+			s += fmt.Sprintf(" Latency doubled earlier, at %d users (%.0f%% of the breaking point): users spawned in one-second batches keep their phase under constant_pacing(1), so each second's requests arrive as bursts and queue before the average load reaches capacity.",
+				bp.KneeUsers, float64(bp.KneeUsers)/float64(bp.Users)*100)
+		} else if bp.KneeReached {
+			s += fmt.Sprintf(" Latency passed twice experiment 1's median at %d users.", bp.KneeUsers)
+		}
+		out = append(out, s)
+	}
+	if s, a := byName["sync"], byName["async"]; s != nil && a != nil && s.Analysis != nil && a.Analysis != nil &&
+		s.Analysis.PeakThroughput > 0 && a.Analysis.PeakThroughput > 0 {
+		ratio := a.Analysis.PeakThroughput / s.Analysis.PeakThroughput
+		word := "more"
+		if ratio < 1 {
+			word = "less"
+		}
+		// A target that never fell behind only shows a lower bound.
+		bound := ""
+		hi := a
+		if ratio < 1 {
+			hi = s
+		}
+		if bp := hi.Analysis.Breakpoint; bp != nil && !bp.Reached {
+			bound = "at least "
+		}
+		out = append(out, fmt.Sprintf("At its peak the event loop completed %s%.2f× the blocking server's throughput (%.1f vs %.1f req/s, best 10 s): %s capacity from the same machine.",
+			bound, ratio, a.Analysis.PeakThroughput, s.Analysis.PeakThroughput, word))
+	}
+	var gaps []string
+	for _, t := range r.Targets {
+		if a := t.Analysis; a != nil && a.Stress != nil && a.Stress.IntendedMedianMS > 0 {
+			gaps = append(gaps, fmt.Sprintf("%s median %s measured from the actual send, %s from the intended send",
+				t.Name, fmtMS(a.Stress.ActualMedianMS), fmtMS(a.Stress.IntendedMedianMS)))
+		}
+	}
+	if len(gaps) > 0 {
+		out = append(out, "In the stress test: "+strings.Join(gaps, "; ")+".")
+	}
+	flags, invalid := 0, 0
+	for _, t := range r.Targets {
+		if t.Analysis != nil {
+			flags += len(t.Analysis.GeneratorFlags)
+		}
+		for _, e := range t.Experiments {
+			if e.SelfCheck != nil && !e.SelfCheck.Valid {
+				invalid++
+			}
+		}
+	}
+	switch {
+	case invalid == 0 && flags == 0:
+		out = append(out, "The load generator's self-check found no second where it was the limit.")
+	case invalid == 0:
+		out = append(out, fmt.Sprintf("The load generator's self-check judged every run valid (no run had more than %d%% of its requests over %d ms late, or CPU ≥ %.0f%%); %d single second(s) were flagged (see Load generator validity).",
+			loadgenjson.LatePercent, loadgenjson.LateMS, analysis.GeneratorCPUPercent, flags))
+	default:
+		out = append(out, fmt.Sprintf("The load generator's self-check judged %d experiment run(s) not valid and flagged %d second(s) (CPU ≥ %.0f%%, or more than %d%% of a second's requests over %d ms late); numbers from those runs may understate the servers (see Load generator validity).",
+			invalid, flags, analysis.GeneratorCPUPercent, loadgenjson.LatePercent, loadgenjson.LateMS))
+	}
+	return out
+}
+
+func fmtMS(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	if math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f ms", v)
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// sortedTargets returns targets in the order sync, async, others.
+func sortedTargets(ts []*results.Target) []*results.Target {
+	out := append([]*results.Target(nil), ts...)
+	rank := map[string]int{"sync": 0, "async": 1}
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Name] < rank[out[j].Name] })
+	return out
+}

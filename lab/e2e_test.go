@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/internal/cli"
 	"predictlab/lab/internal/proc"
 	"predictlab/lab/internal/results"
 )
@@ -194,16 +197,39 @@ func assertRebuildIdentical(t *testing.T, bin, out string) {
 	}
 }
 
-// TestInterruptKillsChildren sends Ctrl-C (SIGINT) to a running lab and
-// checks that every child is gone once it exits; a second run sends two.
+// TestInterruptKillsChildren stops a running lab by signals and checks
+// that every child is gone once it exits and the partial report is there:
+// Ctrl-C once and twice, SIGTERM, SIGHUP (a closed terminal), and Ctrl-C
+// with stdout and stderr piped into a reader that has gone (a tee killed
+// by the same Ctrl-C): writes then fail, they must not kill the lab.
 func TestInterruptKillsChildren(t *testing.T) {
 	bin := buildBinaries(t)
-	for _, signals := range []int{1, 2} {
-		t.Run(strconv.Itoa(signals)+" Ctrl-C", func(t *testing.T) {
+	tests := []struct {
+		name       string
+		signals    []os.Signal
+		closedPipe bool
+	}{
+		{"1 Ctrl-C", []os.Signal{os.Interrupt}, false},
+		{"2 Ctrl-C", []os.Signal{os.Interrupt, os.Interrupt}, false},
+		{"SIGTERM", []os.Signal{syscall.SIGTERM}, false},
+		{"SIGHUP", []os.Signal{syscall.SIGHUP}, false},
+		{"Ctrl-C with a closed output pipe", []os.Signal{os.Interrupt}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
 			cmd := exec.Command(filepath.Join(bin, "lab"), labArgs(bin, out, freePorts(t, 5))...)
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
+			if tc.closedPipe {
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Close() // the reader is gone before the lab writes anything
+				cmd.Stdout, cmd.Stderr = w, w
+				defer w.Close()
+			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -226,8 +252,8 @@ func TestInterruptKillsChildren(t *testing.T) {
 					t.Fatalf("no history file after a minute:\n%s", buf.String())
 				}
 			}
-			for i := 0; i < signals; i++ {
-				_ = cmd.Process.Signal(os.Interrupt)
+			for _, sig := range tc.signals {
+				_ = cmd.Process.Signal(sig)
 			}
 			select {
 			case err := <-done:
@@ -236,9 +262,9 @@ func TestInterruptKillsChildren(t *testing.T) {
 				}
 			case <-time.After(time.Minute):
 				_ = cmd.Process.Kill()
-				t.Fatalf("lab did not exit after Ctrl-C:\n%s", buf.String())
+				t.Fatalf("lab did not exit after the signal:\n%s", buf.String())
 			}
-			assertNoChildren(t, out, 6)
+			assertNoChildren(t, out, 5)
 			r, err := results.Read(filepath.Join(out, "results.json"))
 			if err != nil || r.Status != "interrupted" {
 				t.Errorf("partial report: %v, status %q", err, statusOf(r))
@@ -270,7 +296,7 @@ func TestPortTaken(t *testing.T) {
 	ports[1] = taken
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(dir, "out")
-	err = run(context.Background(), nil, []string{"run", "--profile", "smoke", "--out", out,
+	err = run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
 		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
 		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
 		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", fake, "--loadgen-bin", fake}, &stdout, &stderr)
@@ -290,6 +316,10 @@ func TestCLI(t *testing.T) {
 		want    string
 	}{
 		{"help lists profiles", []string{"run", "--help"}, false, "smoke"},
+		{"version", []string{"--version"}, false, "lab dev (commit unknown)"},
+		{"report help", []string{"report", "--help"}, false, "results.json"},
+		{"report without folder", []string{"report"}, true, ""},
+		{"report of a folder without a run", []string{"report", "/nonexistent/run"}, true, ""},
 		{"top-level help", []string{"--help"}, false, "Profiles"},
 		{"no command", nil, true, "Usage"},
 		{"unknown command", []string{"walk"}, true, ""},
@@ -301,7 +331,7 @@ func TestCLI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), nil, tc.args, &stdout, &stderr)
+			err := run(context.Background(), tc.args, &stdout, &stderr)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("err = %v, want error %v", err, tc.wantErr)
 			}
@@ -327,7 +357,7 @@ func TestServiceFailsToStart(t *testing.T) {
 	ports := freePorts(t, 5)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), nil, []string{"run", "--profile", "smoke", "--out", out,
+	err := run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
 		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
 		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
 		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", targets, "--loadgen-bin", loadgen}, &stdout, &stderr)
@@ -339,4 +369,35 @@ func TestServiceFailsToStart(t *testing.T) {
 		t.Errorf("report: %v, status %q", rerr, statusOf(r))
 	}
 	assertNoChildren(t, out, 1)
+}
+
+// TestUsageExitCode: command-line mistakes exit 2 (their message already
+// printed), other errors 1.
+func TestUsageExitCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no command", nil, 2},
+		{"unknown command", []string{"walk"}, 2},
+		{"bad flag", []string{"run", "--nope"}, 2},
+		{"report without folder", []string{"report"}, 2},
+		{"bad profile", []string{"run", "--profile", "slow"}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := run(context.Background(), tc.args, io.Discard, io.Discard)
+			code := 1
+			var ee *cli.ExitError
+			if errors.As(err, &ee) {
+				code = ee.Code
+			}
+			if err == nil || code != tc.code {
+				t.Errorf("err %v (code %d), want code %d", err, code, tc.code)
+			}
+		})
+	}
 }

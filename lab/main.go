@@ -4,67 +4,16 @@
 //
 //	lab run [--profile full|quick|smoke|seed] [--out DIR] ...
 //	lab report DIR
+//	lab --version
 //
 // `lab report DIR` rebuilds a finished run's report from its folder. See
 // `lab run --help`.
+//
+// main is the shared front door (predictlab/internal/cli): the first
+// SIGINT, SIGTERM or SIGHUP stops the children and writes the partial
+// report; a second kills the children at once.
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "predictlab/internal/cli"
 
-// version is stamped by the Makefile (-X main.version=...).
-var version = "dev"
-
-func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	hurry := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		n := 0
-		for {
-			select {
-			case <-done:
-				return
-			case <-sigs:
-				n++
-				if n == 1 {
-					fmt.Fprintln(os.Stderr, "\nlab: interrupted; stopping children and writing the partial report (Ctrl-C again to kill at once)")
-					cancel()
-				} else if n == 2 {
-					fmt.Fprintln(os.Stderr, "lab: killing children now")
-					close(hurry)
-				}
-			}
-		}
-	}()
-	err := run(ctx, hurry, os.Args[1:], os.Stdout, os.Stderr)
-	close(done)
-	signal.Stop(sigs)
-	code := exitCode(ctx, err, os.Stderr)
-	cancel()
-	os.Exit(code)
-}
-
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "lab:", err)
-		return 130
-	default:
-		fmt.Fprintln(stderr, "lab:", err)
-		return 1
-	}
-}
+func main() { cli.Main("lab", run) }

@@ -15,14 +15,15 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"predictlab/internal/cli"
 	"predictlab/lab/internal/orchestrate"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
 )
 
-// errUsage marks command-line mistakes (exit code 2); the message has
-// already been printed.
-var errUsage = errors.New("usage")
+// errUsage is a command-line mistake: exit code 2, the message already
+// printed.
+var errUsage = cli.Exit(2, nil)
 
 const usageHead = `lab — reproduce the seed's four experiments against a blocking (sync) and an
 event-loop (async) ML scoring service, and write an explaining report.
@@ -49,8 +50,21 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001")
 }
 
-// run is the whole command: parse, validate, run the lab.
-func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+// run is the whole program: it dispatches to a subcommand.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(stdout, cli.VersionLine("lab"))
+		return nil
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(args[1:], stdout, stderr)
+	}
+	return runLab(ctx, args, stdout, stderr)
+}
+
+// runLab is `lab run`: parse, validate, run the lab. The second signal
+// (cli.Hurried) makes the children's shutdown skip its grace period.
+func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("lab run", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
@@ -81,9 +95,6 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 			return errUsage
 		}
 		return nil
-	}
-	if args[0] == "report" {
-		return runReport(args[1:], stdout, stderr)
 	}
 	if args[0] != "run" {
 		fmt.Fprintf(stderr, "lab: unknown command %q\n", args[0])
@@ -116,7 +127,7 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	cfg := orchestrate.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
 		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
 		TargetsBin: findBin(targetsBin, "targets", fs.Changed("targets-bin")), LoadgenBin: findBin(loadgenBin, "loadgen", fs.Changed("loadgen-bin")),
-		Version: version}
+		Version: cli.Version}
 	tty := false
 	if f, ok := stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
@@ -136,7 +147,15 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	log := zerolog.New(logf).With().Timestamp().Logger()
 	r := orchestrate.New(cfg, log, pr)
 	log.Info().Str("profile", p.Name).Str("out", out).Msg("lab run")
-	_, err = r.Run(ctx, hurry)
+	stopNotice := context.AfterFunc(ctx, func() {
+		if cli.Interrupted(ctx) {
+			// Written to stderr, which may be a closed pipe: cli makes
+			// that an EPIPE, not a SIGPIPE death.
+			fmt.Fprintln(stderr, "\nlab: interrupted; stopping children and writing the partial report (signal again to kill them at once)")
+		}
+	})
+	defer stopNotice()
+	_, err = r.Run(ctx, cli.Hurried(ctx))
 	abs, _ := filepath.Abs(filepath.Join(out, "index.html"))
 	if _, serr := os.Stat(abs); serr == nil {
 		pr.Printf("lab: report: %s (also summary.md, results.json)", abs)

@@ -57,22 +57,34 @@ func Addr(host string, port int) string { return net.JoinHostPort(host, strconv.
 var quiet = log.New(io.Discard, "", 0)
 
 // Dial connects a DEALER to tcp://addr once (no retries: the caller has
-// Locust's connect loop). The TCP connect is bounded by ctx and 5 s.
+// Locust's connect loop). ctx and 5 s bound the connect only; the
+// connection lives until Close.
 func Dial(ctx context.Context, addr, nodeID string) (Conn, error) {
-	d := zmq4.NewDealer(ctx,
+	// zmq4 ties a socket's life to its context: give it its own.
+	sctx, cancel := context.WithCancel(context.Background())
+	d := zmq4.NewDealer(sctx,
 		zmq4.WithID(zmq4.SocketIdentity(nodeID)),
 		zmq4.WithDialerMaxRetries(0),
 		zmq4.WithDialerTimeout(5*time.Second),
 		zmq4.WithTimeout(SendTimeout),
 		zmq4.WithLogger(quiet))
-	if err := d.Dial("tcp://" + addr); err != nil {
+	stop := context.AfterFunc(ctx, cancel)
+	err := d.Dial("tcp://" + addr)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		d.Close()
+		cancel()
 		return nil, fmt.Errorf("connect to master %s: %w", addr, err)
 	}
-	return &dealer{s: d}, nil
+	return &dealer{s: d, cancel: cancel}, nil
 }
 
-type dealer struct{ s zmq4.Socket }
+type dealer struct {
+	s      zmq4.Socket
+	cancel context.CancelFunc
+}
 
 func (d *dealer) Send(m locustproto.Message) error {
 	b, err := locustproto.Encode(m)
@@ -96,7 +108,11 @@ func (d *dealer) Recv() (locustproto.Message, error) {
 	return locustproto.Decode(msg.Frames[0])
 }
 
-func (d *dealer) Close() error { return d.s.Close() }
+func (d *dealer) Close() error {
+	err := d.s.Close()
+	d.cancel()
+	return err
+}
 
 // Server is a master's ROUTER socket. Recv and Send may be called from
 // different goroutines (one receiver; senders serialised by the caller or
@@ -106,7 +122,7 @@ type Server struct {
 }
 
 // Listen binds a ROUTER on tcp://addr ("host:port"; port 0 picks a free one,
-// see Server.Addr).
+// see Server.Addr). The socket lives until ctx is done or Close.
 func Listen(ctx context.Context, addr string) (*Server, error) {
 	r := zmq4.NewRouter(ctx, zmq4.WithTimeout(SendTimeout), zmq4.WithLogger(quiet))
 	if err := r.Listen("tcp://" + addr); err != nil {

@@ -31,8 +31,9 @@ type Options struct {
 	Classes []users.Class
 	// Target is the host under test.
 	Target *httpclient.Target
-	// Stats receives every request.
-	Stats *stats.Stats
+	// Stats receives every request: a *stats.Stats, or a distributed
+	// worker's recorder.
+	Stats Recorder
 	// StopTimeout lets users in the middle of a task finish it when stopping;
 	// 0 kills them at once (their in-flight request is not recorded).
 	StopTimeout time.Duration
@@ -50,6 +51,15 @@ type Options struct {
 	// idle connections during long waits (0 = no limit).
 	ConnBudget int64
 }
+
+// Recorder receives every finished request and every task exception. Its
+// methods are called from many user goroutines at once.
+type Recorder interface {
+	Record(r stats.Result)
+	RecordException(msg, traceback string)
+}
+
+var _ Recorder = (*stats.Stats)(nil)
 
 type task struct {
 	t      *users.Task

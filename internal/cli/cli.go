@@ -136,7 +136,7 @@ func main(name string, run RunFunc, args []string, stdout, stderr io.Writer, sig
 		case sig := <-sigs:
 			if !interrupted {
 				interrupted = true
-				cancel(fmt.Errorf("%w: %v", errInterrupted, sig))
+				cancel(&SignalError{Signal: sig})
 				continue
 			}
 			h.once.Do(func() { close(h.ch) })
@@ -158,9 +158,28 @@ func main(name string, run RunFunc, args []string, stdout, stderr io.Writer, sig
 // errInterrupted is the cancel cause of a context stopped by a signal.
 var errInterrupted = errors.New("interrupted")
 
+// SignalError is the cancel cause of a context Main stopped on a signal; it names the
+// signal, for programs that log which one it was (loadgen writes Locust's "Got SIGINT
+// signal"). errors.Is(err, ErrInterrupted)-style checks go through Interrupted.
+type SignalError struct{ Signal os.Signal }
+
+func (e *SignalError) Error() string { return errInterrupted.Error() + ": " + e.Signal.String() }
+
+// Is makes a *SignalError match errInterrupted.
+func (e *SignalError) Is(target error) bool { return target == errInterrupted }
+
 // Interrupted reports whether ctx was cancelled by a signal (rather than finishing).
 func Interrupted(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), errInterrupted)
+}
+
+// Signal returns the signal that cancelled ctx, or nil if no signal did.
+func Signal(ctx context.Context) os.Signal {
+	var se *SignalError
+	if errors.As(context.Cause(ctx), &se) {
+		return se.Signal
+	}
+	return nil
 }
 
 // exitCode maps run's result to the process's exit code, printing at most one line.

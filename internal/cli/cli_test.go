@@ -124,3 +124,22 @@ func TestVersionLine(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// The program can tell which signal stopped it (loadgen logs Locust's "Got SIGHUP signal").
+func TestSignalNamesTheSignal(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGHUP
+	if Signal(context.Background()) != nil {
+		t.Fatal("Signal of a context no signal cancelled")
+	}
+	var got os.Signal
+	run := func(ctx context.Context, _ []string, _, _ io.Writer) error {
+		<-ctx.Done()
+		got = Signal(ctx)
+		return nil
+	}
+	if code := main("prog", run, nil, io.Discard, io.Discard, sigs); code != 0 || got != syscall.SIGHUP {
+		t.Fatalf("code %d, Signal %v; want 0, hangup", code, got)
+	}
+}

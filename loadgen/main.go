@@ -1,48 +1,30 @@
 // Command loadgen is a Locust-compatible load generator: Locust's command line,
 // console output and CSV files, with built-in user classes from the seed's
-// benchmark.py and more from a YAML scenario file (-f). See run.go.
+// benchmark.py and more from a YAML scenario file (-f). main chooses the mode
+// (headless or web UI, see run.go); the test's life cycle is in
+// predictlab/loadgen/internal/session.
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"predictlab/internal/cli"
 )
 
-// version is set at build time (-ldflags -X main.version=...).
-var version = "dev"
+func main() { cli.Main("loadgen", run) }
 
-func main() {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		sig := <-sigs
-		cancel(&signalError{sig})
-		sig = <-sigs // a second signal: exit at once
-		fmt.Fprintf(os.Stderr, "loadgen: second %s, exiting at once\n", sig)
-		os.Exit(128 + int(sig.(syscall.Signal)))
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	signal.Stop(sigs)
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// signalError is the cancellation cause when a signal stops the run.
-type signalError struct{ sig os.Signal }
-
-func (e *signalError) Error() string { return "got " + e.sig.String() }
-
-// exitError carries a specific exit code; its reason has already been logged.
-type exitError struct {
-	code int
-}
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
+// Locust's exit codes, as loadgen keeps them (COMPAT.md, "Exit codes"). The
+// results' own code (0, or --exit-code-on-error when a request failed) comes
+// from the session.
+const (
+	// exitBadInput: a bad command line, config or scenario file, an unknown
+	// class, a missing host. (argparse's errors exit 2 in Locust; loadgen
+	// exits 1 with one line for all bad input, see COMPAT.md.)
+	exitBadInput = 1
+	// exitInternal: an unexpected error, where Locust prints a traceback.
+	exitInternal = 2
+)
 
 // configError is a bad command line or input file: exit 1 with one line.
 type configError struct{ err error }
@@ -50,21 +32,19 @@ type configError struct{ err error }
 func (e *configError) Error() string { return e.err.Error() }
 func (e *configError) Unwrap() error { return e.err }
 
-// exitCode maps run's error to the process exit code (Locust's: 1 for bad
-// input, 2 for internal errors), printing the one-line message if needed.
-func exitCode(err error, stderr io.Writer) int {
-	var ee *exitError
+// exitError maps loadgen's errors to cli's exit codes and one-line messages:
+// nil and *cli.ExitError (already logged) as they are, *configError to
+// "loadgen: error: …" and 1, anything else to "loadgen: internal error: …"
+// and 2.
+func exitError(err error) error {
+	var ee *cli.ExitError
 	var ce *configError
 	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.code
+	case err == nil, errors.As(err, &ee):
+		return err
 	case errors.As(err, &ce):
-		fmt.Fprintf(stderr, "loadgen: error: %s\n", ce.err)
-		return 1
+		return cli.Exit(exitBadInput, fmt.Errorf("error: %w", ce.err))
 	default:
-		fmt.Fprintf(stderr, "loadgen: internal error: %s\n", err)
-		return 2
+		return cli.Exit(exitInternal, fmt.Errorf("internal error: %w", err))
 	}
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
+
+	"predictlab/internal/cli"
 )
 
 // TestMain gives the tests an empty home directory: loadgen reads
@@ -20,4 +24,28 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(home)
 	os.Exit(code)
+}
+
+// Locust's exit codes as a table: what each kind of error from the command
+// becomes (code and the one line cli.Main prints).
+func TestExitError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		code int
+		line string
+	}{
+		{"clean run", nil, 0, ""},
+		{"bad input", &configError{errors.New("parse flags: unknown flag: --nope")}, exitBadInput, "loadgen: error: parse flags: unknown flag: --nope\n"},
+		{"already logged", cli.Exit(1, nil), 1, ""},
+		{"exit-code-on-error", cli.Exit(3, nil), 3, ""},
+		{"internal", errors.New("write results: disk full"), exitInternal, "loadgen: internal error: write results: disk full\n"},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		if c := exitCode(exitError(tt.err), &buf); c != tt.code || buf.String() != tt.line {
+			t.Errorf("%s: code %d, line %q; want %d, %q", tt.name, c, buf.String(), tt.code, tt.line)
+		}
+	}
 }

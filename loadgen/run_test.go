@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	stdhtml "html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"predictlab/internal/cli"
 	"predictlab/internal/locustcsv"
 )
 
@@ -28,6 +30,23 @@ func runArgs(ctx context.Context, args ...string) (error, string, string) {
 }
 
 func code(err error) int { return exitCode(err, &bytes.Buffer{}) }
+
+// exitCode is the exit code cli.Main gives run's error, and the one line it
+// prints for it.
+func exitCode(err error, stderr io.Writer) int {
+	var ee *cli.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.Err != nil {
+			fmt.Fprintf(stderr, "loadgen: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(stderr, "loadgen: %v\n", err)
+	return 1
+}
 
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
@@ -84,7 +103,7 @@ func TestInterruptedRunWritesCompleteCSVs(t *testing.T) {
 	var served atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if served.Add(1) == 300 {
-			cancel(&signalError{os.Interrupt})
+			cancel(&cli.SignalError{Signal: os.Interrupt})
 		}
 		if r.URL.Path == "/missing" {
 			http.NotFound(w, r)
@@ -214,7 +233,7 @@ func TestLogFileAndTags(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paths.Store(r.URL.Path, true)
 		if served.Add(1) == 20 {
-			cancel(&signalError{os.Interrupt})
+			cancel(&cli.SignalError{Signal: os.Interrupt})
 		}
 		w.Write([]byte("ok"))
 	}))
@@ -493,5 +512,20 @@ func TestEqualWeightsFinalRatio(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`<tr class="task"><td class="name">browse</td><td class="pct">25.0%</td>`)) {
 		t.Error("the report does not show the total ratio of browse")
+	}
+}
+
+// --version prints the one version line of the three programs, "NAME VERSION
+// (commit COMMIT)": Locust's "locust 2.12.1" shape, name then version.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"--version", "-V"} {
+		err, stdout, stderr := runArgs(context.Background(), arg)
+		if err != nil || stdout != cli.VersionLine("loadgen")+"\n" || stderr != "" {
+			t.Errorf("%s: %v, stdout %q, stderr %q", arg, err, stdout, stderr)
+		}
+		if f := strings.Fields(stdout); len(f) < 2 || f[0] != "loadgen" || f[1] != cli.Version {
+			t.Errorf("%s: %q does not start with the name and version", arg, stdout)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"predictlab/internal/cli"
 	"predictlab/loadgen/internal/browsertest"
 )
 
@@ -75,7 +76,7 @@ func startLoadgen(t *testing.T, args ...string) (*logWatch, func() error) {
 	var runErr error
 	stop := func() error {
 		once.Do(func() {
-			cancel(&signalError{os.Interrupt})
+			cancel(&cli.SignalError{Signal: os.Interrupt})
 			runErr = <-errc
 		})
 		return runErr

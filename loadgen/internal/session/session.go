@@ -6,6 +6,12 @@
 //
 // The headless command and the web UI drive the same Session; it implements
 // webui.Runner. All methods are safe for concurrent use.
+//
+// RunHeadless and RunWeb are a whole run of the command around a Session:
+// outputs opened first, the tick loop writing the CSV history and console
+// tables, the test started at once (headless, --autostart) or from the web
+// UI, stopped by its run-time limit, --autoquit or a signal, then the final
+// CSV, --html, tables and --json written.
 package session
 
 import (

@@ -1,31 +1,31 @@
-package main
+package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"predictlab/loadgen/internal/config"
 	"predictlab/loadgen/internal/csvout"
 	"predictlab/loadgen/internal/locustlog"
 	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/selfcheck"
-	"predictlab/loadgen/internal/session"
 	"predictlab/loadgen/internal/stats"
-	"predictlab/loadgen/internal/users"
 	"predictlab/loadgen/internal/webui"
+)
+
+// The web UI drives a Session through webSession and serves csvout's files.
+var (
+	_ webui.Runner = (*Session)(nil)
+	_ webui.Runner = (*webSession)(nil)
+	_ webui.CSV    = csvout.Formats{}
 )
 
 // webSession is the session as the web UI drives it; it remembers the last
 // test's settings and its users at the stop for the report.
 type webSession struct {
-	*session.Session
+	*Session
 
 	mu      sync.Mutex
 	users   int
@@ -38,7 +38,7 @@ type webSession struct {
 // Stop stops the test, first noting the users per class for the report's
 // "Final ratio" (Locust's final_user_classes_count).
 func (w *webSession) Stop() {
-	if st := w.State(); st == session.StateSpawning || st == session.StateRunning {
+	if st := w.State(); st == StateSpawning || st == StateRunning {
 		counts := w.ClassCounts()
 		w.mu.Lock()
 		w.final = counts
@@ -52,7 +52,7 @@ func (w *webSession) Stop() {
 // stop (as Locust's report).
 func (w *webSession) reportCounts() map[string]int {
 	switch w.State() {
-	case session.StateStopping, session.StateStopped:
+	case StateStopping, StateStopped:
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.final
@@ -80,17 +80,18 @@ func (w *webSession) settings() (users int, rate float64, host string, runTime t
 	return w.users, w.rate, w.host, w.runTime
 }
 
-// runWeb runs loadgen with the web UI (no --headless): the test starts from
+// RunWeb runs t with the web UI (no --headless): the test starts from
 // the page (or at once with --autostart) and the process runs until Ctrl-C,
 // SIGTERM, or --autoquit seconds after a run-time limit stopped the test.
 // The final outputs (CSV, --html, tables, --json) are written at exit.
-func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logger zerolog.Logger, errw io.Writer, stdout io.Writer) error {
-	mainLog := locustlog.Named(logger, "locust.main")
-	st, mon, opts := newTest(cfg, classes, logger)
-	out, err := openOutputs(cfg, errw, stdout)
+func RunWeb(ctx context.Context, t Test) error {
+	cfg, classes := t.Config, t.Classes
+	mainLog := locustlog.Named(t.Log, "locust.main")
+	st, mon, opts := newTest(&t)
+	out, err := openOutputs(cfg, t.Stderr, t.Stdout)
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
-		return &exitError{code: 1}
+		return failed()
 	}
 
 	// The self-check is read by the web handlers while the tick loop updates
@@ -120,13 +121,13 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 			timersMu.Unlock()
 		}
 	}
-	ws.Session = session.New(opts)
+	ws.Session = New(opts)
 
 	classNames := classNames(classes)
-	rc := ratioClasses(classes)
+	rc := RatioClasses(classes)
 	info := func() report.Info {
 		u, r, h, rt := ws.settings()
-		i := reportInfo(cfg, h, u, r, rt, classNames)
+		i := reportInfo(&t, h, u, r, rt, classNames)
 		i.Ratios = ratio.Compute(rc, ws.reportCounts())
 		return i
 	}
@@ -137,7 +138,7 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	srv, err := webui.New(webui.Options{
 		Host: cfg.WebHost, Port: cfg.WebPort, Auth: cfg.WebAuth,
 		Users: cfg.Users, SpawnRate: cfg.SpawnRate, Target: cfg.Host, RunTime: cfg.RunTime,
-		FullHistoryCSV: fullHistory, Version: version,
+		FullHistoryCSV: fullHistory, Version: t.Version,
 		Runner: ws, CSV: csvout.Formats{},
 		// GET /tasks: Locust's, from the running users (all 0 when none run).
 		Ratios: func() ratio.Ratios { return ratio.Compute(rc, ws.ClassCounts()) },
@@ -145,16 +146,16 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 			sc := currentCheck()
 			return report.FromSnapshot(s, info(), report.FromSelfCheck(sc))
 		},
-		Log: locustlog.Named(logger, "locust.web"),
+		Log: locustlog.Named(t.Log, "locust.web"),
 	})
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
-		return &exitError{code: 1}
+		return failed()
 	}
 	ln, err := srv.Listen()
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
-		return &exitError{code: 1}
+		return failed()
 	}
 	url := webui.URL(ln)
 	if cfg.WebHost == "*" {
@@ -165,7 +166,7 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	serveCtx, stopServe := context.WithCancel(context.Background())
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(serveCtx, ln) }()
-	mainLog.Info().Msgf("Starting Locust %s", version)
+	mainLog.Info().Msgf("Starting Locust %s", t.Version)
 
 	startTime := time.Now()
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -199,10 +200,7 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		var se *signalError
-		if errors.As(context.Cause(ctx), &se) {
-			mainLog.Info().Msgf("Got %s signal", sigName(se.sig))
-		}
+		logSignal(ctx, mainLog)
 	case <-quit:
 	case serveErr = <-serveDone:
 		serveDone <- serveErr // shutdownWeb reads it again
@@ -220,15 +218,12 @@ func runWeb(ctx context.Context, cfg *config.Config, classes []users.Class, logg
 	}
 	endTime := time.Now()
 
-	code, err := finish(cfg, st, mon, out, info(), classNames, startTime, endTime, logger, false)
+	code, err := finish(&t, st, mon, out, info(), classNames, startTime, endTime, false)
 	if err != nil {
 		return err
 	}
 	if serveErr != nil {
 		return serveErr
 	}
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
+	return exitFor(code)
 }

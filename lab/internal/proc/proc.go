@@ -5,6 +5,12 @@
 // SIGTERM to the group, waits up to a grace period, then sends SIGKILL;
 // Hurry makes every pending and future Stop skip the grace period (the
 // second Ctrl-C). A Supervisor is safe for concurrent use.
+//
+// A group is never signalled once its leader has been reaped: its id is
+// then free for the kernel to hand to an unrelated process group. When a
+// child exits, its stragglers are killed while the exited leader is still
+// an unreaped zombie (so the group id cannot have been reused), and only
+// then is the leader reaped.
 package proc
 
 import (
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 )
 
 // Supervisor owns a set of child processes.
@@ -51,6 +58,10 @@ type Child struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // set before done is closed
+	// mu orders signals against reaping: signalGroup sends nothing once
+	// reaped is set.
+	mu     sync.Mutex
+	reaped bool
 }
 
 // Pid is the child's process id (also its process group id).
@@ -90,16 +101,50 @@ func (s *Supervisor) StartIn(name, path string, args []string, dir string, env [
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	c := &Child{Name: name, Args: append([]string{path}, args...), cmd: cmd, done: make(chan struct{})}
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
+	go c.wait()
 	s.mu.Lock()
 	s.children = append(s.children, c)
 	s.mu.Unlock()
 	s.log.Info().Str("child", name).Int("pid", c.Pid()).Strs("args", c.Args).Msg("started child")
 	return c, nil
 }
+
+// wait waits for the child to exit, kills what is left of its process
+// group while the child is still an unreaped zombie (its pid, hence the
+// group id, cannot be reused yet), then reaps it and closes done.
+func (c *Child) wait() {
+	pid := c.Pid()
+	var info unix.Siginfo
+	for {
+		// WNOWAIT: learn of the exit without reaping.
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	c.mu.Lock()
+	_ = kill(-pid, syscall.SIGKILL) // stragglers in its group, if any
+	c.err = c.cmd.Wait()
+	c.reaped = true
+	c.mu.Unlock()
+	// Signal 0 only from here on: it tells whether stragglers are still
+	// dying and can harm no one.
+	waitGroupGone(pid, 2*time.Second)
+	close(c.done)
+}
+
+// signalGroup sends sig to c's process group unless c has been reaped.
+func (c *Child) signalGroup(sig syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.reaped {
+		// Negative pid: the whole process group (Setpgid made pgid == pid).
+		_ = kill(-c.Pid(), sig)
+	}
+}
+
+// kill is syscall.Kill; tests record the signals sent through it.
+var kill = syscall.Kill
 
 // Hurry makes every Stop, pending or future, send SIGKILL at once.
 func (s *Supervisor) Hurry() {
@@ -116,12 +161,10 @@ func (s *Supervisor) Hurry() {
 func (s *Supervisor) Stop(c *Child) {
 	select {
 	case <-c.done:
-		killGroup(c, syscall.SIGKILL) // stragglers in its group, if any
-		waitGroupGone(c.Pid(), 2*time.Second)
-		return
+		return // exited, its group already cleaned up
 	default:
 	}
-	killGroup(c, syscall.SIGTERM)
+	c.signalGroup(syscall.SIGTERM)
 	t := time.NewTimer(s.grace)
 	defer t.Stop()
 	select {
@@ -130,9 +173,8 @@ func (s *Supervisor) Stop(c *Child) {
 		s.log.Warn().Str("child", c.Name).Int("pid", c.Pid()).Msg("child ignored SIGTERM; sending SIGKILL")
 	case <-s.hurry:
 	}
-	killGroup(c, syscall.SIGKILL)
+	c.signalGroup(syscall.SIGKILL)
 	<-c.done
-	waitGroupGone(c.Pid(), 2*time.Second)
 	s.log.Info().Str("child", c.Name).Int("pid", c.Pid()).Int("exit", c.ExitCode()).Msg("stopped child")
 }
 
@@ -158,16 +200,11 @@ func (s *Supervisor) StopAll() {
 func waitGroupGone(pgid int, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+		if err := kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func killGroup(c *Child, sig syscall.Signal) {
-	// Negative pid: the whole process group (Setpgid made pgid == pid).
-	_ = syscall.Kill(-c.Pid(), sig)
 }
 
 // WaitHealthy polls url (GET, expecting 200) until it answers, the child

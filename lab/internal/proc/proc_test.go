@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,5 +148,81 @@ func TestWaitHealthyExternal(t *testing.T) {
 	err := WaitHealthy(context.Background(), nil, srv.URL+"/nope", 200*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "/nope") {
 		t.Errorf("got %v, want a timeout naming the URL", err)
+	}
+}
+
+// recordKills makes kill record every signal sent to a process group
+// (negative pid) other than the harmless signal 0, for the test's duration.
+func recordKills(t *testing.T) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var sent []string
+	orig := kill
+	kill = func(pid int, sig syscall.Signal) error {
+		if pid < 0 && sig != 0 {
+			mu.Lock()
+			sent = append(sent, fmt.Sprintf("kill(%d, %v)", pid, sig))
+			mu.Unlock()
+		}
+		return orig(pid, sig)
+	}
+	t.Cleanup(func() { kill = orig })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := sent
+		sent = nil
+		return out
+	}
+}
+
+// TestNoGroupSignalAfterReap: once a child has exited and been reaped, its
+// pid (its process group's id) may belong to someone else; Stop and StopAll
+// must not signal that group (they SIGKILLed it before).
+func TestNoGroupSignalAfterReap(t *testing.T) {
+	sent := recordKills(t)
+	s := New(zerolog.Nop(), time.Second)
+	c, err := s.Start("quick", "/bin/sh", []string{"-c", "exit 0"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	sent() // the cleanup at exit, while the child was an unreaped zombie
+	s.Stop(c)
+	s.StopAll()
+	if got := sent(); len(got) > 0 {
+		t.Errorf("signalled the group of a reaped child: %v", got)
+	}
+}
+
+// TestStragglersDieWithTheChild: a child that exits leaving a process in
+// its group behind gets that process killed before Done, so nothing has to
+// signal the group later.
+func TestStragglersDieWithTheChild(t *testing.T) {
+	s := New(zerolog.Nop(), time.Second)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	c, err := s.Start("leaver", "/bin/sh", []string{"-c", "sleep 100 >/dev/null 2>&1 & echo $!"}, pw, nil)
+	pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 32)
+	n, _ := pr.Read(buf)
+	straggler, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil {
+		t.Fatalf("read straggler pid %q: %v", buf[:n], err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("child not done")
+	}
+	if Alive(straggler) {
+		t.Errorf("straggler %d outlived its group's leader", straggler)
+		_ = syscall.Kill(straggler, syscall.SIGKILL)
 	}
 }

@@ -12,29 +12,28 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"predictlab/internal/targetsapi"
+	"predictlab/targets/internal/assemble"
 	"predictlab/targets/internal/featurestore"
-	"predictlab/targets/internal/service"
 )
 
 // allConfig is the configuration of "targets all".
 type allConfig struct {
-	Bind                             string
-	SyncModelPort, SyncScoringPort   int
-	AsyncModelPort, AsyncScoringPort int
-	StorePort                        int
-	FeatureStore                     string // "" = embedded store on StorePort
-	Workers, Backlog, Loops, Fanout  int
-	CPUCost                          time.Duration
-	ModelDelay                       string
-	Seed                             uint64
+	Bind                            string
+	Ports                           targetsapi.Ports
+	FeatureStore                    string // "" = embedded store on Ports.Store
+	Workers, Backlog, Loops, Fanout int
+	CPUCost                         time.Duration
+	ModelDelay                      targetsapi.DelayRange
+	Seed                            uint64
 }
 
 // Validate reports the first invalid field.
 func (c allConfig) Validate() error {
 	for name, p := range map[string]int{
-		"--sync-model-port": c.SyncModelPort, "--sync-scoring-port": c.SyncScoringPort,
-		"--async-model-port": c.AsyncModelPort, "--async-scoring-port": c.AsyncScoringPort,
-		"--store-port": c.StorePort,
+		"--sync-model-port": c.Ports.SyncModel, "--sync-scoring-port": c.Ports.SyncScoring,
+		"--async-model-port": c.Ports.AsyncModel, "--async-scoring-port": c.Ports.AsyncScoring,
+		"--store-port": c.Ports.Store,
 	} {
 		if p < 0 || p > 65535 {
 			return fmt.Errorf("validate config: %s %d: want 0-65535", name, p)
@@ -54,19 +53,20 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		lf logFlags
 	)
 	fs.StringVar(&c.Bind, "bind", "127.0.0.1", "host every service listens on")
-	fs.IntVar(&c.SyncModelPort, "sync-model-port", 5000, "sync (blocking, echo) model service port")
-	fs.IntVar(&c.SyncScoringPort, "sync-scoring-port", 5001, "sync (blocking, echo) scoring service port")
-	fs.IntVar(&c.AsyncModelPort, "async-model-port", 8000, "async (eventloop, fiber) model service port")
-	fs.IntVar(&c.AsyncScoringPort, "async-scoring-port", 8001, "async (eventloop, fiber) scoring service port")
-	fs.IntVar(&c.StorePort, "store-port", 6379, "embedded feature store port")
-	fs.StringVar(&c.FeatureStore, "feature-store", "", "use this feature store (redis://host:port) instead of the embedded one")
-	fs.IntVar(&c.Workers, "workers", 8, "blocking services: worker pool size")
-	fs.IntVar(&c.Backlog, "backlog", 2048, "queue length (blocking) / most requests in flight (eventloop); past it 503")
-	fs.IntVar(&c.Loops, "loops", 1, "eventloop services: number of loops")
-	fs.IntVar(&c.Fanout, "fanout", 2, "scoring services: model calls per request")
+	seed := targetsapi.SeedPorts()
+	fs.IntVar(&c.Ports.SyncModel, "sync-model-port", seed.SyncModel, "sync (blocking, echo) model service port")
+	fs.IntVar(&c.Ports.SyncScoring, "sync-scoring-port", seed.SyncScoring, "sync (blocking, echo) scoring service port")
+	fs.IntVar(&c.Ports.AsyncModel, "async-model-port", seed.AsyncModel, "async (eventloop, fiber) model service port")
+	fs.IntVar(&c.Ports.AsyncScoring, "async-scoring-port", seed.AsyncScoring, "async (eventloop, fiber) scoring service port")
+	fs.IntVar(&c.Ports.Store, "store-port", seed.Store, "embedded feature store port")
+	fs.StringVar(&c.FeatureStore, "feature-store", "", "use this feature store (redis://[:password@]host:port) instead of the embedded one")
+	fs.IntVar(&c.Workers, "workers", targetsapi.DefaultWorkers, "blocking services: worker pool size")
+	fs.IntVar(&c.Backlog, "backlog", targetsapi.DefaultBacklog, "queue length (blocking) / most requests in flight (eventloop); past it 503")
+	fs.IntVar(&c.Loops, "loops", targetsapi.DefaultLoops, "eventloop services: number of loops")
+	fs.IntVar(&c.Fanout, "fanout", targetsapi.DefaultFanout, "scoring services: model calls per request")
 	fs.DurationVar(&c.CPUCost, "cpu-cost", 0, "scoring services: busy CPU work per request")
 	delayFlag(fs, &c.ModelDelay)
-	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the model delays (the async model uses seed+1)")
+	fs.Uint64Var(&c.Seed, "seed", targetsapi.DefaultSeed, "seed of the model delays (the async model uses seed+1)")
 	lf.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
@@ -77,10 +77,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := c.Validate(); err != nil {
 		return &usageError{err}
 	}
-	delay, err := parseDelay(c.ModelDelay)
-	if err != nil {
-		return err
-	}
+	delay := c.ModelDelay
 	log, err := lf.logger(stderr)
 	if err != nil {
 		return err
@@ -88,7 +85,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	// Open every port before starting anything, so a port in use fails cleanly.
 	names := []string{"sync model", "sync scoring", "async model", "async scoring"}
-	ports := []int{c.SyncModelPort, c.SyncScoringPort, c.AsyncModelPort, c.AsyncScoringPort}
+	ports := []int{c.Ports.SyncModel, c.Ports.SyncScoring, c.Ports.AsyncModel, c.Ports.AsyncScoring}
 	lns := make([]net.Listener, 0, len(ports))
 	closeListeners := func() {
 		for _, ln := range lns {
@@ -106,10 +103,10 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	storeURL := c.FeatureStore
 	var store *featurestore.Server
 	if storeURL == "" {
-		store, err = featurestore.Start(net.JoinHostPort(c.Bind, strconv.Itoa(c.StorePort)))
+		store, err = featurestore.Start(net.JoinHostPort(c.Bind, strconv.Itoa(c.Ports.Store)))
 		if err != nil {
 			closeListeners()
-			return fmt.Errorf("listen feature store on %s: %w", net.JoinHostPort(c.Bind, strconv.Itoa(c.StorePort)), unwrapSyscall(errors.Unwrap(err)))
+			return fmt.Errorf("listen feature store on %s: %w", net.JoinHostPort(c.Bind, strconv.Itoa(c.Ports.Store)), unwrapSyscall(errors.Unwrap(err)))
 		}
 		_, port, _ := net.SplitHostPort(store.Addr())
 		storeURL = "redis://" + net.JoinHostPort(dialHost(c.Bind), port)
@@ -117,7 +114,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	// From here on every started piece is stopped on every path.
-	var started []*service.Instance
+	var started []*assemble.Instance
 	stopAll := func() error {
 		var first error
 		// Scoring first (its requests still need the models), then models, then the store.
@@ -137,8 +134,8 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if backlog == 0 {
 		backlog = -1 // Common: 0 = default, < 0 = no queue
 	}
-	common := func(style, fw, route, addr string) service.Common {
-		return service.Common{Style: style, Framework: fw, Route: route, Addr: addr,
+	common := func(t targetsapi.Target, addr string) assemble.Common {
+		return assemble.Common{Style: t.Style(), Framework: t.Framework(), Route: t, Addr: addr,
 			Workers: c.Workers, Backlog: backlog, Loops: c.Loops, AccessLog: lf.accessLog}
 	}
 	modelURL := func(ln net.Listener) string {
@@ -146,27 +143,27 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return "http://" + net.JoinHostPort(dialHost(c.Bind), port)
 	}
 	// Order matters for shutdown: models first here, so they are stopped last.
-	steps := []func() (*service.Instance, error){
-		func() (*service.Instance, error) {
-			return service.StartModel(service.ModelConfig{
-				Common: common(service.Blocking, "echo", "sync", lns[0].Addr().String()),
+	steps := []func() (*assemble.Instance, error){
+		func() (*assemble.Instance, error) {
+			return assemble.StartModel(assemble.ModelConfig{
+				Common: common(targetsapi.Sync, lns[0].Addr().String()),
 				Delay:  delay, Seed: c.Seed}, lns[0], log)
 		},
-		func() (*service.Instance, error) {
-			return service.StartModel(service.ModelConfig{
-				Common: common(service.EventLoop, "fiber", "async", lns[2].Addr().String()),
+		func() (*assemble.Instance, error) {
+			return assemble.StartModel(assemble.ModelConfig{
+				Common: common(targetsapi.Async, lns[2].Addr().String()),
 				Delay:  delay, Seed: c.Seed + 1}, lns[2], log)
 		},
-		func() (*service.Instance, error) {
-			cm := common(service.Blocking, "echo", "sync", lns[1].Addr().String())
+		func() (*assemble.Instance, error) {
+			cm := common(targetsapi.Sync, lns[1].Addr().String())
 			cm.CPUCost = c.CPUCost
-			return service.StartScoring(service.ScoringConfig{Common: cm,
+			return assemble.StartScoring(assemble.ScoringConfig{Common: cm,
 				ModelURL: modelURL(lns[0]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[1], log)
 		},
-		func() (*service.Instance, error) {
-			cm := common(service.EventLoop, "fiber", "async", lns[3].Addr().String())
+		func() (*assemble.Instance, error) {
+			cm := common(targetsapi.Async, lns[3].Addr().String())
 			cm.CPUCost = c.CPUCost
-			return service.StartScoring(service.ScoringConfig{Common: cm,
+			return assemble.StartScoring(assemble.ScoringConfig{Common: cm,
 				ModelURL: modelURL(lns[2]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[3], log)
 		},
 	}
@@ -184,12 +181,12 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	log.Info().
-		Str("sync_scoring", "http://"+started[2].Addr+"/api/v1/ml/sync/predict").
-		Str("async_scoring", "http://"+started[3].Addr+"/api/v1/ml/async/predict").
+		Str("sync_scoring", "http://"+started[2].Addr+targetsapi.Sync.PredictPath()).
+		Str("async_scoring", "http://"+started[3].Addr+targetsapi.Async.PredictPath()).
 		Str("feature_store", storeURL).Msg("all services ready")
 
 	// Wait for Ctrl-C / SIGTERM, or for a service to fail.
-	failed := make(chan *service.Instance, len(started))
+	failed := make(chan *assemble.Instance, len(started))
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	var watchers sync.WaitGroup
 	for _, inst := range started {

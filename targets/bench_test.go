@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,12 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"predictlab/internal/targetsapi"
+	"predictlab/internal/testutil"
 )
 
 // The benchmarks run "targets all" as a child process (so the load they put on
@@ -26,7 +26,7 @@ import (
 const seedInput = "[5.1, 3.5, 1.4, 0.2]"
 
 type targetsProc struct {
-	cmd   *exec.Cmd
+	*testutil.Process
 	ports []int
 }
 
@@ -40,51 +40,21 @@ func startTargets(b *testing.B) *targetsProc {
 			b.Fatalf("build targets: %v\n%s", err, out)
 		}
 	}
-	ports := freePortsB(b, 5)
-	args := []string{"all",
-		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
-		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
-		"--store-port", strconv.Itoa(ports[4]), "--log-level", "warn"}
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start targets: %v", err)
-	}
-	p := &targetsProc{cmd: cmd, ports: ports}
-	b.Cleanup(p.stop)
-	for i := 0; ; i++ {
-		if run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/api/v1/healthcheck", ports[3])}, io.Discard, io.Discard) == nil &&
-			run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/api/v1/healthcheck", ports[1])}, io.Discard, io.Discard) == nil {
-			break
-		}
-		if i > 200 {
-			b.Fatal("targets never became healthy")
-		}
-		time.Sleep(25 * time.Millisecond)
+	ports := testutil.FreePorts(b, 5)
+	args := append([]string{bin}, allArgs(ports)...)
+	p := &targetsProc{Process: testutil.Start(b, "targets all", args), ports: ports}
+	for _, port := range []int{ports[1], ports[3]} {
+		testutil.WaitHealthy(b, fmt.Sprintf("http://127.0.0.1:%d%s", port, targetsapi.HealthPath), 10*time.Second, p.Done())
 	}
 	return p
 }
 
-func (p *targetsProc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
-
-func freePortsB(b *testing.B, n int) []int { return freePorts(b, n) }
-
-func (p *targetsProc) url(route string) string {
+func (p *targetsProc) url(t targetsapi.Target) string {
 	port := p.ports[1]
-	if route == "async" {
+	if t == targetsapi.Async {
 		port = p.ports[3]
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d/api/v1/ml/%s/predict", port, route)
+	return fmt.Sprintf("http://127.0.0.1:%d%s", port, t.PredictPath())
 }
 
 func newClient() *http.Client {
@@ -196,8 +166,8 @@ func concurrent(b *testing.B, url string, clients int, dur time.Duration) ([]tim
 // reports the median of (response time − the two delays the model drew).
 func BenchmarkOneAtATime(b *testing.B) {
 	p := startTargets(b)
-	for _, route := range []string{"sync", "async"} {
-		b.Run(route, func(b *testing.B) {
+	for _, route := range targetsapi.Targets() {
+		b.Run(route.String(), func(b *testing.B) {
 			c := newClient()
 			sequential(b, c, p.url(route), 5) // warm up connections
 			for range b.N {
@@ -208,13 +178,13 @@ func BenchmarkOneAtATime(b *testing.B) {
 						b.Fatalf("POST: %v", err)
 					}
 					ts = append(ts, d)
-					if route == "sync" { // the two delays add up: 2 × their mean
+					if route == targetsapi.Sync { // the two delays add up: 2 × their mean
 						over = append(over, d-time.Duration(2*detail*float64(time.Second)))
 					}
 				}
 				b.ReportMetric(ms(median(ts)), "median_ms")
 				b.ReportMetric(ms(mean(ts)), "mean_ms")
-				if route == "sync" {
+				if route == targetsapi.Sync {
 					b.ReportMetric(ms(median(over)), "median_overhead_ms")
 				}
 			}
@@ -227,12 +197,12 @@ func BenchmarkOneAtATime(b *testing.B) {
 // median ≤ 55 ms.
 func BenchmarkFortyClients(b *testing.B) {
 	p := startTargets(b)
-	b.Run("sync", func(b *testing.B) {
+	b.Run(targetsapi.Sync.String(), func(b *testing.B) {
 		c := newClient()
-		sequential(b, c, p.url("sync"), 5)
-		service := mean(sequential(b, c, p.url("sync"), 20)) // E[service time] at no load
+		sequential(b, c, p.url(targetsapi.Sync), 5)
+		service := mean(sequential(b, c, p.url(targetsapi.Sync), 20)) // E[service time] at no load
 		for range b.N {
-			ts, rps := concurrent(b, p.url("sync"), 40, 6*time.Second)
+			ts, rps := concurrent(b, p.url(targetsapi.Sync), 40, 6*time.Second)
 			expected := 8 / service.Seconds()
 			b.ReportMetric(rps, "req/s")
 			b.ReportMetric(expected, "expected_req/s")
@@ -240,9 +210,9 @@ func BenchmarkFortyClients(b *testing.B) {
 			b.ReportMetric(ms(median(ts)), "median_ms")
 		}
 	})
-	b.Run("async", func(b *testing.B) {
+	b.Run(targetsapi.Async.String(), func(b *testing.B) {
 		for range b.N {
-			ts, rps := concurrent(b, p.url("async"), 40, 4*time.Second)
+			ts, rps := concurrent(b, p.url(targetsapi.Async), 40, 4*time.Second)
 			b.ReportMetric(rps, "req/s")
 			b.ReportMetric(ms(median(ts)), "median_ms")
 		}

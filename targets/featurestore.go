@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/pflag"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/featurestore"
 )
 
@@ -17,7 +19,7 @@ func runFeatureStore(ctx context.Context, args []string, stdout, stderr io.Write
 		addr string
 		lf   logFlags
 	)
-	fs.StringVar(&addr, "addr", "127.0.0.1:6379", "listen address HOST:PORT")
+	fs.StringVar(&addr, "addr", fmt.Sprintf("127.0.0.1:%d", targetsapi.SeedPorts().Store), "listen address HOST:PORT")
 	lf.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {

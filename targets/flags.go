@@ -8,17 +8,16 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
-	"predictlab/targets/internal/predict"
-	"predictlab/targets/internal/service"
+	"predictlab/internal/targetsapi"
+	"predictlab/targets/internal/assemble"
 )
 
 // drainTimeout bounds how long a shutdown waits for requests in flight.
-const drainTimeout = 30 * time.Second
+const drainTimeout = targetsapi.DefaultDrain
 
 // logFlags are the logging flags every command takes.
 type logFlags struct {
@@ -39,81 +38,63 @@ func (l *logFlags) logger(stderr io.Writer) (zerolog.Logger, error) {
 	return zerolog.New(stderr).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// commonFlags fill service.Common.
-type commonFlags struct {
-	style, framework, route, addr string
-	workers, backlog, loops       int
-	cpuCost                       time.Duration
-	log                           logFlags
+// serviceFlags fill a targetsapi.Service, the settings of one model or scoring
+// service; the flags' defaults are the contract's.
+type serviceFlags struct {
+	s   targetsapi.Service
+	log logFlags
 }
 
-func (c *commonFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.style, "style", service.Blocking, "concurrency style: blocking (worker pool) or eventloop")
-	fs.StringVar(&c.framework, "framework", "", "HTTP framework: echo or fiber (default: echo for blocking, fiber for eventloop)")
-	fs.StringVar(&c.route, "route", "", "predict route: sync or async (default: sync for blocking, async for eventloop)")
-	fs.StringVar(&c.addr, "addr", "", "listen address HOST:PORT (default: 127.0.0.1 and the seed's port for the route)")
-	fs.IntVar(&c.workers, "workers", 8, "blocking: worker pool size")
-	fs.IntVar(&c.backlog, "backlog", 2048, "blocking: queue length past the workers; eventloop: most requests in flight (at least 1); past it 503")
-	fs.IntVar(&c.loops, "loops", 1, "eventloop: number of single-threaded loops")
-	fs.DurationVar(&c.cpuCost, "cpu-cost", 0, "busy CPU work per request (in the worker, or holding the loop)")
+func (c *serviceFlags) register(fs *pflag.FlagSet, role targetsapi.Role) {
+	c.s = targetsapi.Defaults(role, targetsapi.Sync)
+	c.s.Framework, c.s.Target = "", "" // by style unless given
+	fs.Var(&c.s.Style, "style", "concurrency style: blocking (worker pool) or eventloop")
+	fs.Var(&c.s.Framework, "framework", "HTTP framework: echo or fiber (default: echo for blocking, fiber for eventloop)")
+	fs.Var(&c.s.Target, "route", "predict route: sync or async (default: sync for blocking, async for eventloop)")
+	fs.StringVar(&c.s.Addr, "addr", "", "listen address HOST:PORT (default: 127.0.0.1 and the seed's port for the route)")
+	fs.IntVar(&c.s.Workers, "workers", c.s.Workers, "blocking: worker pool size")
+	fs.IntVar(&c.s.Backlog, "backlog", c.s.Backlog, "blocking: queue length past the workers; eventloop: most requests in flight (at least 1); past it 503")
+	fs.IntVar(&c.s.Loops, "loops", c.s.Loops, "eventloop: number of single-threaded loops")
+	fs.DurationVar(&c.s.CPUCost, "cpu-cost", 0, "busy CPU work per request (in the worker, or holding the loop)")
+	if role == targetsapi.Model {
+		fs.Var(&c.s.ModelDelay, "model-delay", "model delay, uniform MIN-MAX (or one fixed duration)")
+		fs.Uint64Var(&c.s.Seed, "seed", c.s.Seed, "seed of the model delay's random source")
+	} else {
+		fs.StringVar(&c.s.ModelURL, "model-url", "", "model service base URL; POSTs go to <url>/api/v1/ml/<route>/predict (default: http://127.0.0.1 and the seed model port of the route)")
+		fs.StringVar(&c.s.FeatureStore, "feature-store", c.s.FeatureStore, "feature store URL (Redis protocol): redis://[:password@]host:port")
+		fs.IntVar(&c.s.Fanout, "fanout", c.s.Fanout, "model calls per request")
+		fs.DurationVar(&c.s.ModelTimeout, "model-timeout", c.s.ModelTimeout, "timeout of one model call (then 504)")
+		fs.DurationVar(&c.s.StoreTimeout, "store-timeout", c.s.StoreTimeout, "timeout of one feature-store call (then 504)")
+	}
 	c.log.register(fs)
 }
 
-// routePorts are a service's seed ports, by route.
-type routePorts struct{ sync, async int }
-
-// modelPorts and scoringPorts are the seed's ports, the defaults of --addr
-// (and, for scoring, of --model-url).
-var (
-	modelPorts   = routePorts{sync: 5000, async: 8000}
-	scoringPorts = routePorts{sync: 5001, async: 8001}
-)
-
-// of returns the port for route ("sync" or "async").
-func (p routePorts) of(route string) int {
-	if route == "async" {
-		return p.async
+// common validates the flags and fills assemble.Common: framework, route and
+// address default by style and route.
+func (c *serviceFlags) common() (assemble.Common, error) {
+	s := &c.s
+	if s.Framework == "" {
+		s.Framework = s.Style.Framework()
 	}
-	return p.sync
-}
-
-// common validates the flags and fills service.Common; ports give the default
-// --addr port for the route.
-func (c *commonFlags) common(ports routePorts) (service.Common, error) {
-	if c.style != service.Blocking && c.style != service.EventLoop {
-		return service.Common{}, &usageError{fmt.Errorf("invalid --style %q: want blocking or eventloop", c.style)}
+	if s.Target == "" {
+		s.Target = s.Style.Target()
 	}
-	fw := c.framework
-	if fw == "" {
-		fw = "echo"
-		if c.style == service.EventLoop {
-			fw = "fiber"
-		}
+	if s.Addr == "" {
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", targetsapi.SeedPorts().Of(s.Target, s.Role))
 	}
-	route := c.route
-	if route == "" {
-		route = "sync"
-		if c.style == service.EventLoop {
-			route = "async"
-		}
+	if s.Workers < 1 || s.Loops < 1 || s.Backlog < 0 || s.CPUCost < 0 {
+		return assemble.Common{}, &usageError{errors.New("--workers and --loops must be >= 1, --backlog and --cpu-cost >= 0")}
 	}
-	addr := c.addr
-	if addr == "" {
-		addr = fmt.Sprintf("127.0.0.1:%d", ports.of(route))
-	}
-	if c.workers < 1 || c.loops < 1 || c.backlog < 0 || c.cpuCost < 0 {
-		return service.Common{}, &usageError{errors.New("--workers and --loops must be >= 1, --backlog and --cpu-cost >= 0")}
-	}
-	cm := service.Common{
-		Style: c.style, Framework: fw, Route: route, Addr: addr,
-		Workers: c.workers, Backlog: c.backlog, Loops: c.loops, CPUCost: c.cpuCost,
+	cm := assemble.Common{
+		Style: s.Style, Framework: s.Framework, Route: s.Target, Addr: s.Addr,
+		Workers: s.Workers, Backlog: s.Backlog, Loops: s.Loops, CPUCost: s.CPUCost,
 		AccessLog: c.log.accessLog,
 	}
-	if c.backlog == 0 {
+	if s.Backlog == 0 {
 		cm.Backlog = -1 // Common: 0 = default, < 0 = no queue
 	}
 	if err := cm.WithDefaults().Validate(); err != nil {
-		return service.Common{}, &usageError{err}
+		return assemble.Common{}, &usageError{err}
 	}
 	return cm, nil
 }
@@ -136,16 +117,9 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout io.Writer) error {
 
 var errHelp = errors.New("help requested")
 
-func delayFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "model-delay", "40ms-50ms", "model delay, uniform MIN-MAX (or one fixed duration)")
-}
-
-func parseDelay(s string) (predict.DelayRange, error) {
-	d, err := predict.ParseDelayRange(s)
-	if err != nil {
-		return d, &usageError{fmt.Errorf("invalid --model-delay: %w", err)}
-	}
-	return d, nil
+func delayFlag(fs *pflag.FlagSet, p *targetsapi.DelayRange) {
+	*p = targetsapi.DefaultModelDelay
+	fs.Var(p, "model-delay", "model delay, uniform MIN-MAX (or one fixed duration)")
 }
 
 // listen opens a TCP listener, naming what it is for in the error.
@@ -168,7 +142,7 @@ func unwrapSyscall(err error) error {
 }
 
 // serveOne runs one started service until ctx is done (then drains) or it fails.
-func serveOne(ctx context.Context, inst *service.Instance, log zerolog.Logger) error {
+func serveOne(ctx context.Context, inst *assemble.Instance, log zerolog.Logger) error {
 	select {
 	case <-ctx.Done():
 		log.Info().Str("service", inst.Name).Msg("shutting down: draining requests in flight")

@@ -17,27 +17,10 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"predictlab/internal/targetsapi"
+	"predictlab/internal/testutil"
 	"predictlab/targets/internal/featurestore"
 )
-
-// freePorts returns n ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen: %v", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		_ = ln.Close()
-	}
-	return ports
-}
 
 func allArgs(ports []int) []string {
 	return []string{"all",
@@ -47,35 +30,23 @@ func allArgs(ports []int) []string {
 	}
 }
 
-// waitHealthy polls the healthcheck command until it succeeds (the services start
-// in the background); it gives up after many attempts.
+// waitHealthy waits until url answers 200; it fails at once if run returned.
 func waitHealthy(t *testing.T, url string, runErr <-chan error) {
 	t.Helper()
-	for range 200 {
-		select {
-		case err := <-runErr:
-			t.Fatalf("targets all stopped early: %v", err)
-		default:
-		}
-		if run(context.Background(), []string{"healthcheck", url}, io.Discard, io.Discard) == nil {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("%s never became healthy", url)
+	testutil.WaitHealthy(t, url, 10*time.Second, runErr)
 }
 
 func TestAllEndToEnd(t *testing.T) {
-	ports := freePorts(t, 5)
+	ports := testutil.FreePorts(t, 5)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
 	go func() { runErr <- run(ctx, allArgs(ports), io.Discard, io.Discard) }()
 
-	for i, route := range []string{"sync", "sync", "async", "async"} {
+	for i, route := range []targetsapi.Target{targetsapi.Sync, targetsapi.Sync, targetsapi.Async, targetsapi.Async} {
 		base := fmt.Sprintf("http://127.0.0.1:%d", ports[i])
-		waitHealthy(t, base+"/api/v1/healthcheck", runErr)
-		resp, err := http.Post(base+"/api/v1/ml/"+route+"/predict", "application/json", strings.NewReader("[5.1, 3.5, 1.4, 0.2]"))
+		waitHealthy(t, base+targetsapi.HealthPath, runErr)
+		resp, err := http.Post(base+route.PredictPath(), "application/json", strings.NewReader("[5.1, 3.5, 1.4, 0.2]"))
 		if err != nil {
 			t.Fatalf("predict on %s: %v", base, err)
 		}
@@ -104,7 +75,7 @@ func TestAllEndToEnd(t *testing.T) {
 func TestAllPortInUse(t *testing.T) {
 	for _, busy := range []int{0, 3, 4} { // a model port, the last service port, the store port
 		t.Run(strconv.Itoa(busy), func(t *testing.T) {
-			ports := freePorts(t, 5)
+			ports := testutil.FreePorts(t, 5)
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[busy]))
 			if err != nil {
 				t.Fatalf("listen: %v", err)
@@ -158,7 +129,7 @@ func TestHealthcheck(t *testing.T) {
 	if err := run(context.Background(), []string{"healthcheck", bad.URL}, io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck of a 503 succeeded")
 	}
-	dead := freePorts(t, 1)[0]
+	dead := testutil.FreePorts(t, 1)[0]
 	if err := run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/", dead)}, io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck of a closed port succeeded")
 	}
@@ -199,14 +170,14 @@ func TestScoringSeedFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	port := freePorts(t, 1)[0]
+	port := testutil.FreePorts(t, 1)[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() {
 		runErr <- run(ctx, []string{"scoring", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--feature-store", "redis://" + m.Addr(),
 			"--seed-features", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
-	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/healthcheck", port), runErr)
+	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d"+targetsapi.HealthPath, port), runErr)
 	for k, v := range featurestore.SeedData() {
 		if got, err := c.Features(context.Background(), k); err != nil || string(got) != v {
 			t.Errorf("after --seed-features, %s = %q, %v; want %q", k, got, err, v)
@@ -217,7 +188,7 @@ func TestScoringSeedFeatures(t *testing.T) {
 		t.Fatalf("scoring: %v", err)
 	}
 
-	dead := freePorts(t, 1)[0]
+	dead := testutil.FreePorts(t, 1)[0]
 	err = run(context.Background(), []string{"scoring", "--addr", "127.0.0.1:0", "--seed-features",
 		"--feature-store", fmt.Sprintf("redis://127.0.0.1:%d", dead), "--store-timeout", "200ms"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "seed features") {

@@ -7,31 +7,22 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"predictlab/targets/internal/service"
+	"predictlab/internal/targetsapi"
+	"predictlab/targets/internal/assemble"
 )
 
 // runModel is "targets model": one model service.
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("model", pflag.ContinueOnError)
-	var (
-		cf    commonFlags
-		delay string
-		seed  uint64
-	)
-	cf.register(fs)
-	delayFlag(fs, &delay)
-	fs.Uint64Var(&seed, "seed", 1, "seed of the model delay's random source")
+	var cf serviceFlags
+	cf.register(fs, targetsapi.Model)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
 			return nil
 		}
 		return err
 	}
-	cm, err := cf.common(modelPorts)
-	if err != nil {
-		return err
-	}
-	d, err := parseDelay(delay)
+	cm, err := cf.common()
 	if err != nil {
 		return err
 	}
@@ -43,7 +34,7 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	inst, err := service.StartModel(service.ModelConfig{Common: cm, Delay: d, Seed: seed}, ln, log)
+	inst, err := assemble.StartModel(assemble.ModelConfig{Common: cm, Delay: cf.s.ModelDelay, Seed: cf.s.Seed}, ln, log)
 	if err != nil {
 		return err
 	}

@@ -10,26 +10,19 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"predictlab/internal/targetsapi"
+	"predictlab/targets/internal/assemble"
 	"predictlab/targets/internal/featurestore"
-	"predictlab/targets/internal/service"
 )
 
 // runScoring is "targets scoring": one scoring service.
 func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("scoring", pflag.ContinueOnError)
 	var (
-		cf                         commonFlags
-		modelURL, storeURL         string
-		fanout                     int
-		modelTimeout, storeTimeout time.Duration
-		seedFeatures               bool
+		cf           serviceFlags
+		seedFeatures bool
 	)
-	cf.register(fs)
-	fs.StringVar(&modelURL, "model-url", "", "model service base URL; POSTs go to <url>/api/v1/ml/<route>/predict (default: http://127.0.0.1:5000 for sync, :8000 for async)")
-	fs.StringVar(&storeURL, "feature-store", "redis://127.0.0.1:6379", "feature store URL (Redis protocol)")
-	fs.IntVar(&fanout, "fanout", 2, "model calls per request")
-	fs.DurationVar(&modelTimeout, "model-timeout", 5*time.Second, "timeout of one model call (then 504)")
-	fs.DurationVar(&storeTimeout, "store-timeout", time.Second, "timeout of one feature-store call (then 504)")
+	cf.register(fs, targetsapi.Scoring)
 	fs.BoolVar(&seedFeatures, "seed-features", false, "at start, write the sample feature vectors the embedded store holds into the feature store, keeping keys it already has (for an empty Redis, e.g. docker-compose's)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
@@ -37,12 +30,14 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return err
 	}
-	cm, err := cf.common(scoringPorts)
+	cm, err := cf.common()
 	if err != nil {
 		return err
 	}
+	modelURL, storeURL := cf.s.ModelURL, cf.s.FeatureStore
+	fanout, modelTimeout, storeTimeout := cf.s.Fanout, cf.s.ModelTimeout, cf.s.StoreTimeout
 	if modelURL == "" {
-		modelURL = fmt.Sprintf("http://127.0.0.1:%d", modelPorts.of(cm.Route))
+		modelURL = fmt.Sprintf("http://127.0.0.1:%d", targetsapi.SeedPorts().Of(cm.Route, targetsapi.Model))
 	}
 	if fanout < 1 || modelTimeout <= 0 || storeTimeout <= 0 {
 		return &usageError{fmt.Errorf("--fanout must be >= 1 and timeouts > 0")}
@@ -51,7 +46,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cfg := service.ScoringConfig{
+	cfg := assemble.ScoringConfig{
 		Common: cm, ModelURL: modelURL, FeatureStore: storeURL, Fanout: fanout,
 		ModelTimeout: modelTimeout, StoreTimeout: storeTimeout,
 	}
@@ -67,7 +62,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	inst, err := service.StartScoring(cfg, ln, log)
+	inst, err := assemble.StartScoring(cfg, ln, log)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
-// Package service assembles a runnable model or scoring service from its Config:
+// Package assemble assembles a runnable model or scoring service from its Config:
 // an executor (blocking or event loop), the business logic (package predict), its
 // metrics, and an HTTP server (echo or fiber) on a listener.
-package service
+package assemble
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/executor"
 	"predictlab/targets/internal/featurestore"
 	"predictlab/targets/internal/metrics"
@@ -21,22 +22,25 @@ import (
 	"predictlab/targets/internal/server"
 )
 
-// Styles of execution.
-const (
-	Blocking  = "blocking"
-	EventLoop = "eventloop"
+// The pieces assembled here fit the interfaces of the business logic: an
+// executor's Runtime is what predict runs on, and the clients are its
+// downstreams.
+var (
+	_ predict.Runtime      = executor.Runtime(nil)
+	_ predict.FeatureStore = (*featurestore.Client)(nil)
+	_ predict.ModelClient  = (*ModelClient)(nil)
 )
 
 // Common is the configuration shared by the model and scoring services.
 type Common struct {
-	Style     string        // Blocking or EventLoop
-	Framework string        // server.Echo or server.Fiber
-	Route     string        // "sync" or "async"; "" = by style (blocking→sync, eventloop→async)
-	Addr      string        // host:port to listen on
-	Workers   int           // blocking: pool size
-	Backlog   int           // blocking: queue length; eventloop: most requests in flight (0 = 2048, < 0 = none)
-	Loops     int           // eventloop: number of loops
-	CPUCost   time.Duration // busy work per request
+	Style     targetsapi.Style
+	Framework targetsapi.Framework // "" = by style (blocking→echo, eventloop→fiber)
+	Route     targetsapi.Target    // "" = by style (blocking→sync, eventloop→async)
+	Addr      string               // host:port to listen on
+	Workers   int                  // blocking: pool size
+	Backlog   int                  // blocking: queue length; eventloop: most requests in flight (0 = default, < 0 = none)
+	Loops     int                  // eventloop: number of loops
+	CPUCost   time.Duration        // busy work per request
 	AccessLog bool
 	HTTP      server.Config // timeouts, body limit (Framework, Route, AccessLog are set from above)
 }
@@ -44,19 +48,19 @@ type Common struct {
 // WithDefaults fills zero fields with the defaults.
 func (c Common) WithDefaults() Common {
 	if c.Route == "" {
-		c.Route = "sync"
-		if c.Style == EventLoop {
-			c.Route = "async"
-		}
+		c.Route = c.Style.Target()
+	}
+	if c.Framework == "" {
+		c.Framework = c.Style.Framework()
 	}
 	if c.Workers == 0 {
-		c.Workers = 8
+		c.Workers = targetsapi.DefaultWorkers
 	}
 	if c.Backlog == 0 {
-		c.Backlog = 2048
+		c.Backlog = targetsapi.DefaultBacklog
 	}
 	if c.Loops == 0 {
-		c.Loops = 1
+		c.Loops = targetsapi.DefaultLoops
 	}
 	c.HTTP.Framework, c.HTTP.Route, c.HTTP.AccessLog = c.Framework, c.Route, c.AccessLog
 	c.HTTP = c.HTTP.WithDefaults()
@@ -65,8 +69,8 @@ func (c Common) WithDefaults() Common {
 
 // Validate reports the first invalid field.
 func (c Common) Validate() error {
-	if c.Style != Blocking && c.Style != EventLoop {
-		return fmt.Errorf("validate config: style %q: want blocking or eventloop", c.Style)
+	if _, err := targetsapi.ParseStyle(string(c.Style)); err != nil {
+		return fmt.Errorf("validate config: %w", err)
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("validate config: workers %d: want at least 1", c.Workers)
@@ -83,7 +87,7 @@ func (c Common) Validate() error {
 // ModelConfig configures a model service.
 type ModelConfig struct {
 	Common
-	Delay predict.DelayRange // e.g. DefaultDelay(); the zero value answers at once
+	Delay targetsapi.DelayRange // e.g. targetsapi.DefaultModelDelay; the zero value answers at once
 	Seed  uint64
 }
 
@@ -103,11 +107,6 @@ func (c ModelConfig) WithDefaults() ModelConfig {
 	return c
 }
 
-// DefaultDelay is the seed's model delay, U(40 ms, 50 ms).
-func DefaultDelay() predict.DelayRange {
-	return predict.DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
-}
-
 // Validate reports the first invalid field.
 func (c ModelConfig) Validate() error {
 	if c.Delay.Min < 0 || c.Delay.Max < c.Delay.Min {
@@ -120,13 +119,13 @@ func (c ModelConfig) Validate() error {
 func (c ScoringConfig) WithDefaults() ScoringConfig {
 	c.Common = c.Common.WithDefaults()
 	if c.Fanout == 0 {
-		c.Fanout = 2
+		c.Fanout = targetsapi.DefaultFanout
 	}
 	if c.ModelTimeout == 0 {
-		c.ModelTimeout = 5 * time.Second
+		c.ModelTimeout = targetsapi.DefaultModelTimeout
 	}
 	if c.StoreTimeout == 0 {
-		c.StoreTimeout = time.Second
+		c.StoreTimeout = targetsapi.DefaultStoreTimeout
 	}
 	return c
 }
@@ -187,7 +186,7 @@ func (i *Instance) Shutdown(ctx context.Context) error {
 }
 
 func newExecutor(c Common, m *metrics.Metrics) executor.Executor {
-	if c.Style == Blocking {
+	if c.Style == targetsapi.Blocking {
 		b := executor.NewBlocking(executor.BlockingConfig{Workers: c.Workers, Backlog: c.Backlog, Hooks: m.Hooks()})
 		m.WatchBlocking(b)
 		return b
@@ -217,8 +216,8 @@ func start(name string, c Common, ln net.Listener, log zerolog.Logger, h server.
 		inst.serveErr = srv.Serve(ln)
 		close(inst.served)
 	}()
-	log.Info().Str("style", c.Style).
-		Str("framework", c.Framework).Str("route", server.PredictPath(c.Route)).Msg("listening")
+	log.Info().Str("style", c.Style.String()).
+		Str("framework", c.Framework.String()).Str("route", c.Route.PredictPath()).Msg("listening")
 	return inst, nil
 }
 

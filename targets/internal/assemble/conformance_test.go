@@ -1,4 +1,4 @@
-package service
+package assemble
 
 import (
 	"bytes"
@@ -17,16 +17,19 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/featurestore"
-	"predictlab/targets/internal/server"
 )
 
 // combos is every framework × style pairing; the conformance suite runs on each.
-var combos = []struct{ style, framework string }{
-	{Blocking, server.Echo},
-	{Blocking, server.Fiber},
-	{EventLoop, server.Echo},
-	{EventLoop, server.Fiber},
+var combos = []struct {
+	style     targetsapi.Style
+	framework targetsapi.Framework
+}{
+	{targetsapi.Blocking, targetsapi.Echo},
+	{targetsapi.Blocking, targetsapi.Fiber},
+	{targetsapi.EventLoop, targetsapi.Echo},
+	{targetsapi.EventLoop, targetsapi.Fiber},
 }
 
 const seedBody = "[5.1, 3.5, 1.4, 0.2]"
@@ -49,7 +52,7 @@ func stop(t *testing.T, inst *Instance) {
 	}
 }
 
-func common(style, framework string) Common {
+func common(style targetsapi.Style, framework targetsapi.Framework) Common {
 	return Common{Style: style, Framework: framework}
 }
 
@@ -57,7 +60,7 @@ func common(style, framework string) Common {
 func startModel(t *testing.T, cm Common) *Instance {
 	t.Helper()
 	ln := listenLocal(t)
-	inst, err := StartModel(ModelConfig{Common: cm, Delay: DefaultDelay(), Seed: 1}, ln, zerolog.Nop())
+	inst, err := StartModel(ModelConfig{Common: cm, Delay: targetsapi.DefaultModelDelay, Seed: 1}, ln, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("start model: %v", err)
 	}
@@ -146,13 +149,13 @@ func wantDetail(t *testing.T, a answer, lo, hi float64) {
 
 func TestConformance(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			t.Parallel()
 			cm := common(c.style, c.framework).WithDefaults()
 			store := startStore(t)
 			model := startModel(t, cm)
 			scoring := startScoring(t, ScoringConfig{Common: cm, ModelURL: "http://" + model.Addr, FeatureStore: store.URL()})
-			path := server.PredictPath(cm.Route)
+			path := cm.Route.PredictPath()
 			for _, svc := range []*Instance{model, scoring} {
 				base := "http://" + svc.Addr
 				t.Run(svc.Name, func(t *testing.T) {
@@ -173,11 +176,11 @@ func TestConformance(t *testing.T) {
 						})
 					}
 					m := do(t, "GET", base+"/metrics", nil)
-					names := []string{"predictlab_inflight_requests", "predictlab_request_duration_seconds_bucket"}
-					if c.style == Blocking {
-						names = append(names, "predictlab_workers_busy", "predictlab_workers_total", "predictlab_queue_length", "predictlab_queue_wait_seconds_bucket")
+					names := []string{targetsapi.MetricInflight, targetsapi.MetricRequestDuration + targetsapi.SuffixBucket}
+					if c.style == targetsapi.Blocking {
+						names = append(names, targetsapi.MetricWorkersBusy, targetsapi.MetricWorkersTotal, targetsapi.MetricQueueLength, targetsapi.MetricQueueWait+targetsapi.SuffixBucket)
 					} else {
-						names = append(names, "predictlab_loop_busy_ratio", "predictlab_loop_busy_seconds_total", "predictlab_loop_runqueue_length", "predictlab_loop_lag_seconds_bucket")
+						names = append(names, targetsapi.MetricLoopBusyRatio, targetsapi.MetricLoopBusySeconds, targetsapi.MetricLoopRunqueue, targetsapi.MetricLoopInflight, targetsapi.MetricLoopLag+targetsapi.SuffixBucket)
 					}
 					for _, n := range names {
 						if !bytes.Contains(m.body, []byte("\n"+n+"{")) {
@@ -216,13 +219,13 @@ var badBodies = []struct {
 // ones cannot (the second is only sent after the first answer).
 func TestFanoutStyle(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			t.Parallel()
 			const fanout = 2
 			// Sequential calls never meet: release them after a short while. Concurrent
 			// calls meet at once; the long fallback only guards against a hang.
 			fallback := 300 * time.Millisecond
-			if c.style == EventLoop {
+			if c.style == targetsapi.EventLoop {
 				fallback = 10 * time.Second
 			}
 			var (
@@ -255,9 +258,9 @@ func TestFanoutStyle(t *testing.T) {
 			store := startStore(t)
 			cm := common(c.style, c.framework).WithDefaults()
 			scoring := startScoring(t, ScoringConfig{Common: cm, ModelURL: fake.URL, FeatureStore: store.URL(), Fanout: fanout})
-			wantDetail(t, do(t, "POST", "http://"+scoring.Addr+server.PredictPath(cm.Route), []byte(seedBody)), 0.045, 0.045)
+			wantDetail(t, do(t, "POST", "http://"+scoring.Addr+cm.Route.PredictPath(), []byte(seedBody)), 0.045, 0.045)
 			want := 1
-			if c.style == EventLoop {
+			if c.style == targetsapi.EventLoop {
 				want = fanout
 			}
 			mu.Lock()
@@ -273,10 +276,10 @@ func TestFanoutStyle(t *testing.T) {
 // model too slow (504).
 func TestDownstreamFailures(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			t.Parallel()
 			cm := common(c.style, c.framework).WithDefaults()
-			path := server.PredictPath(cm.Route)
+			path := cm.Route.PredictPath()
 			okModel := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, `{"detail":0.045}`)
 			}))
@@ -314,7 +317,7 @@ func TestDownstreamFailures(t *testing.T) {
 // limit (eventloop), 503 with a JSON error.
 func TestOverload(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			t.Parallel()
 			release := make(chan struct{})
 			arrived := make(chan struct{}, 8)
@@ -329,7 +332,7 @@ func TestOverload(t *testing.T) {
 			cm.Workers, cm.Backlog = 1, -1 // no queue: one request at a time
 			cm = cm.WithDefaults()
 			scoring := startScoring(t, ScoringConfig{Common: cm, ModelURL: model.URL, FeatureStore: store.URL(), Fanout: 1})
-			url := "http://" + scoring.Addr + server.PredictPath(cm.Route)
+			url := "http://" + scoring.Addr + cm.Route.PredictPath()
 			first := make(chan answer, 1)
 			go func() { first <- do(t, "POST", url, []byte(seedBody)) }()
 			<-arrived // the first request holds the worker / the only slot
@@ -344,7 +347,7 @@ func TestOverload(t *testing.T) {
 // server has begun serving) still stops.
 func TestImmediateShutdown(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			for range 20 {
 				inst, err := StartModel(ModelConfig{Common: common(c.style, c.framework)}, listenLocal(t), zerolog.Nop())
 				if err != nil {
@@ -361,7 +364,7 @@ func TestImmediateShutdown(t *testing.T) {
 // disconnected once the header timeout has passed, on both frameworks.
 func TestSlowHeadersAreCut(t *testing.T) {
 	for _, c := range combos {
-		t.Run(c.style+"-"+c.framework, func(t *testing.T) {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
 			t.Parallel()
 			cm := common(c.style, c.framework)
 			cm.HTTP.ReadHeaderTimeout = 100 * time.Millisecond

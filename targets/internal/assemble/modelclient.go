@@ -1,4 +1,4 @@
-package service
+package assemble
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"predictlab/targets/internal/server"
+	"predictlab/internal/targetsapi"
 )
 
 // ModelClient calls a model service over HTTP with a blocking client (each call
@@ -21,8 +21,8 @@ type ModelClient struct {
 	tr  *http.Transport
 }
 
-// NewModelClient returns a client that POSTs to <base>/api/v1/ml/<route>/predict.
-func NewModelClient(base, route string) (*ModelClient, error) {
+// NewModelClient returns a client that POSTs to base + route.PredictPath().
+func NewModelClient(base string, route targetsapi.Target) (*ModelClient, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("parse model URL %q: want http://host:port", base)
@@ -36,7 +36,7 @@ func NewModelClient(base, route string) (*ModelClient, error) {
 		ForceAttemptHTTP2:   false,
 	}
 	return &ModelClient{
-		url: strings.TrimRight(base, "/") + server.PredictPath(route),
+		url: strings.TrimRight(base, "/") + route.PredictPath(),
 		hc:  &http.Client{Transport: tr},
 		tr:  tr,
 	}, nil

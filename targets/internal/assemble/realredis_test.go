@@ -1,4 +1,4 @@
-package service
+package assemble
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/featurestore"
-	"predictlab/targets/internal/server"
 )
 
 // TestRealRedis runs a scoring request against a real redis-server when one is
@@ -45,8 +45,8 @@ func TestRealRedis(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cm := common(Blocking, server.Echo).WithDefaults()
+	cm := common(targetsapi.Blocking, targetsapi.Echo).WithDefaults()
 	model := startModel(t, cm)
 	scoring := startScoring(t, ScoringConfig{Common: cm, ModelURL: "http://" + model.Addr, FeatureStore: url})
-	wantDetail(t, do(t, "POST", "http://"+scoring.Addr+server.PredictPath(cm.Route), []byte(seedBody)), 0.04, 0.05)
+	wantDetail(t, do(t, "POST", "http://"+scoring.Addr+cm.Route.PredictPath(), []byte(seedBody)), 0.04, 0.05)
 }

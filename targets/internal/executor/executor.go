@@ -37,6 +37,14 @@ type Executor interface {
 	Close()
 }
 
+// The two styles are Executors and give their tasks a Runtime.
+var (
+	_ Executor = (*Blocking)(nil)
+	_ Executor = (*Loop)(nil)
+	_ Runtime  = blockingRuntime{}
+	_ Runtime  = loopRuntime{}
+)
+
 // ErrOverloaded is returned by Do when the queue (backlog) is full.
 var ErrOverloaded = errors.New("server overloaded: queue is full")
 

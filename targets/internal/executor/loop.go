@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,7 +132,7 @@ func (l *Loop) Stats() LoopStats {
 		s.MaxRunning = max(s.MaxRunning, lp.maxRun.Load())
 		s.Overlaps += lp.overlap.Load()
 		s.BusyTotal += time.Duration(lp.busyNS.Load())
-		r := float64FromBits(lp.ratio.Load())
+		r := math.Float64frombits(lp.ratio.Load())
 		s.BusyRatioLoops = append(s.BusyRatioLoops, r)
 		s.BusyRatio += r / float64(len(l.loops))
 	}
@@ -171,7 +172,7 @@ func (l *Loop) tick() {
 			last = now
 			for _, lp := range l.loops {
 				cur := lp.busyNS.Load()
-				lp.ratio.Store(float64Bits(BusyRatio(time.Duration(cur-lp.lastNS), elapsed)))
+				lp.ratio.Store(math.Float64bits(BusyRatio(time.Duration(cur-lp.lastNS), elapsed)))
 				lp.lastNS = cur
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/executor"
 )
 
@@ -30,26 +31,26 @@ type Metrics struct {
 // labelled with it, plus the Go runtime and process collectors.
 func New(service string) *Metrics {
 	reg := prometheus.NewRegistry()
-	labels := prometheus.Labels{"service": service}
+	labels := prometheus.Labels{targetsapi.LabelService: service}
 	m := &Metrics{
 		service: service,
 		reg:     reg,
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "predictlab_inflight_requests", ConstLabels: labels,
+			Name: targetsapi.MetricInflight, ConstLabels: labels,
 			Help: "Predict requests being served now (queued or running).",
 		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "predictlab_request_duration_seconds", ConstLabels: labels,
+			Name: targetsapi.MetricRequestDuration, ConstLabels: labels,
 			Help:    "Time to serve a predict request, from its arrival at the handler (queue wait included) to the response, by status code.",
 			Buckets: []float64{.005, .01, .02, .03, .04, .045, .05, .06, .075, .09, .1, .125, .15, .2, .3, .5, .75, 1, 2.5, 5, 10, 30},
 		}, []string{"code"}),
 		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "predictlab_queue_wait_seconds", ConstLabels: labels,
+			Name: targetsapi.MetricQueueWait, ConstLabels: labels,
 			Help:    "Blocking executor: time a request waited in the queue for a worker.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "predictlab_loop_lag_seconds", ConstLabels: labels,
+			Name: targetsapi.MetricLoopLag, ConstLabels: labels,
 			Help:    "Event loop: time a ready callback waited for its loop.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 3, 13),
 		}),
@@ -91,15 +92,15 @@ func (m *Metrics) WatchBlocking(b *executor.Blocking) {
 	m.reg.MustRegister(
 		m.queueWait,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_workers_busy", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricWorkersBusy, ConstLabels: m.constLabels(),
 			Help: "Blocking executor: workers running a request now.",
 		}, func() float64 { return float64(b.Stats().Busy) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_workers_total", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricWorkersTotal, ConstLabels: m.constLabels(),
 			Help: "Blocking executor: size of the worker pool.",
 		}, func() float64 { return float64(b.Stats().Workers) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_queue_length", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricQueueLength, ConstLabels: m.constLabels(),
 			Help: "Blocking executor: requests waiting for a worker now.",
 		}, func() float64 { return float64(b.Stats().Queued) }),
 	)
@@ -110,24 +111,24 @@ func (m *Metrics) WatchLoop(l *executor.Loop) {
 	m.reg.MustRegister(
 		m.lag,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_loop_busy_ratio", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricLoopBusyRatio, ConstLabels: m.constLabels(),
 			Help: "Event loop: fraction of the last second the loops spent running callbacks (mean over loops).",
 		}, func() float64 { return l.Stats().BusyRatio }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "predictlab_loop_busy_seconds_total", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricLoopBusySeconds, ConstLabels: m.constLabels(),
 			Help: "Event loop: total time the loops spent running callbacks.",
 		}, func() float64 { return l.Stats().BusyTotal.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_loop_runqueue_length", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricLoopRunqueue, ConstLabels: m.constLabels(),
 			Help: "Event loop: callbacks ready and waiting for their loop now.",
 		}, func() float64 { return float64(l.Stats().RunQueue) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "predictlab_loop_inflight_tasks", ConstLabels: m.constLabels(),
+			Name: targetsapi.MetricLoopInflight, ConstLabels: m.constLabels(),
 			Help: "Event loop: requests admitted and not finished.",
 		}, func() float64 { return float64(l.Stats().InFlight) }),
 	)
 }
 
 func (m *Metrics) constLabels() prometheus.Labels {
-	return prometheus.Labels{"service": m.service}
+	return prometheus.Labels{targetsapi.LabelService: m.service}
 }

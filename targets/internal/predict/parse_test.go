@@ -80,25 +80,3 @@ func TestFeatureKey(t *testing.T) {
 		t.Fatalf("FeatureKey = %q, want %q", got, want)
 	}
 }
-
-func TestParseDelayRange(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    DelayRange
-		wantErr bool
-	}{
-		{in: "40ms-50ms", want: DelayRange{40e6, 50e6}},
-		{in: "45ms", want: DelayRange{45e6, 45e6}},
-		{in: " 1s - 2s ", want: DelayRange{1e9, 2e9}},
-		{in: "0s", want: DelayRange{}},
-		{in: "50ms-40ms", wantErr: true},
-		{in: "x", wantErr: true},
-		{in: "1s-", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := ParseDelayRange(tt.in)
-		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
-			t.Errorf("ParseDelayRange(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}

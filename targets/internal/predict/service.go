@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"predictlab/internal/targetsapi"
 )
 
 // Runtime executes the steps of a request. It is supplied by an executor.
@@ -60,34 +60,6 @@ func Burn(d time.Duration) {
 	}
 }
 
-// DelayRange is a uniform distribution of delays [Min, Max].
-type DelayRange struct {
-	Min, Max time.Duration
-}
-
-// ParseDelayRange parses "40ms-50ms" (a uniform range) or "45ms" (a fixed delay).
-func ParseDelayRange(s string) (DelayRange, error) {
-	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
-	if !found {
-		hi = lo
-	}
-	min, err := time.ParseDuration(strings.TrimSpace(lo))
-	if err != nil {
-		return DelayRange{}, fmt.Errorf("parse delay range %q: %w", s, err)
-	}
-	max, err := time.ParseDuration(strings.TrimSpace(hi))
-	if err != nil {
-		return DelayRange{}, fmt.Errorf("parse delay range %q: %w", s, err)
-	}
-	if min < 0 || max < min {
-		return DelayRange{}, fmt.Errorf("parse delay range %q: want 0 <= min <= max", s)
-	}
-	return DelayRange{Min: min, Max: max}, nil
-}
-
-// String formats the range as ParseDelayRange accepts it.
-func (d DelayRange) String() string { return d.Min.String() + "-" + d.Max.String() }
-
 // LockedRand is a seeded random source safe for concurrent use.
 type LockedRand struct {
 	mu sync.Mutex
@@ -98,7 +70,7 @@ type LockedRand struct {
 func NewLockedRand(r *rand.Rand) *LockedRand { return &LockedRand{r: r} }
 
 // Delay draws a delay uniformly from d.
-func (l *LockedRand) Delay(d DelayRange) time.Duration {
+func (l *LockedRand) Delay(d targetsapi.DelayRange) time.Duration {
 	if d.Max <= d.Min {
 		return d.Min
 	}
@@ -123,7 +95,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // Model is the model service: it answers {"detail": <delay in seconds>} after a
 // delay drawn from Delay. Safe for concurrent use.
 type Model struct {
-	Delay   DelayRange
+	Delay   targetsapi.DelayRange
 	CPUCost time.Duration
 	Rand    *LockedRand
 	Pacer   Pacer // timer-lateness compensation of the delay

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"predictlab/internal/targetsapi"
 )
 
 // seqRuntime runs everything inline, one wait after another.
@@ -78,7 +80,7 @@ func TestScoringHandle(t *testing.T) {
 }
 
 func TestModelHandle(t *testing.T) {
-	m := &Model{Delay: DelayRange{Min: 0, Max: time.Microsecond}, Rand: NewLockedRand(rand.New(rand.NewPCG(1, 2)))}
+	m := &Model{Delay: targetsapi.DelayRange{Min: 0, Max: time.Microsecond}, Rand: NewLockedRand(rand.New(rand.NewPCG(1, 2)))}
 	got := m.Handle(context.Background(), seqRuntime{}, []byte("[5.1, 3.5, 1.4, 0.2]"))
 	if got.Status != 200 || !strings.HasPrefix(string(got.Body), `{"detail":`) {
 		t.Fatalf("Handle = %d %s", got.Status, got.Body)
@@ -91,7 +93,7 @@ func TestModelHandle(t *testing.T) {
 
 func TestDelayWithinRange(t *testing.T) {
 	r := NewLockedRand(rand.New(rand.NewPCG(7, 7)))
-	d := DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
+	d := targetsapi.DelayRange{Min: 40 * time.Millisecond, Max: 50 * time.Millisecond}
 	for range 1000 {
 		if v := r.Delay(d); v < d.Min || v > d.Max {
 			t.Fatalf("Delay = %v, outside %v", v, d)

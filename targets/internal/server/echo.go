@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"predictlab/internal/targetsapi"
 )
 
 type echoServer struct {
@@ -64,10 +66,10 @@ func newEcho(c *core) *echoServer {
 			return next(ctx)
 		}
 	})
-	e.GET("/", func(ctx echo.Context) error { return ctx.JSONBlob(http.StatusOK, c.index) })
-	e.GET("/api/v1/healthcheck", func(ctx echo.Context) error { return ctx.JSONBlob(http.StatusOK, healthBody) })
-	e.GET("/metrics", echo.WrapHandler(c.svc.Metrics.Handler()))
-	e.POST(PredictPath(c.cfg.Route), func(ctx echo.Context) error {
+	e.GET(targetsapi.IndexPath, func(ctx echo.Context) error { return ctx.JSONBlob(http.StatusOK, c.index) })
+	e.GET(targetsapi.HealthPath, func(ctx echo.Context) error { return ctx.JSONBlob(http.StatusOK, healthBody) })
+	e.GET(targetsapi.MetricsPath, echo.WrapHandler(c.svc.Metrics.Handler()))
+	e.POST(c.cfg.Route.PredictPath(), func(ctx echo.Context) error {
 		req := ctx.Request()
 		if req.ContentLength > c.cfg.BodyLimit {
 			r := c.tooLarge()

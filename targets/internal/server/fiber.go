@@ -13,6 +13,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/valyala/fasthttp"
+
+	"predictlab/internal/targetsapi"
 )
 
 type fiberServer struct {
@@ -86,10 +88,10 @@ func newFiber(c *core) *fiberServer {
 		ctx.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return ctx.Status(status).Send(body)
 	}
-	app.Get("/", func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, c.index) })
-	app.Get("/api/v1/healthcheck", func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, healthBody) })
-	app.Get("/metrics", adaptor.HTTPHandler(c.svc.Metrics.Handler()))
-	app.Post(PredictPath(c.cfg.Route), func(ctx *fiber.Ctx) error {
+	app.Get(targetsapi.IndexPath, func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, c.index) })
+	app.Get(targetsapi.HealthPath, func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, healthBody) })
+	app.Get(targetsapi.MetricsPath, adaptor.HTTPHandler(c.svc.Metrics.Handler()))
+	app.Post(c.cfg.Route.PredictPath(), func(ctx *fiber.Ctx) error {
 		if int64(len(ctx.Body())) > c.cfg.BodyLimit {
 			r := c.tooLarge()
 			return sendJSON(ctx, r.Status, r.Body)

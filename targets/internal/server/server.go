@@ -18,27 +18,22 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/targets/internal/executor"
 	"predictlab/targets/internal/metrics"
 	"predictlab/targets/internal/predict"
 )
 
-// Frameworks the server can use.
-const (
-	Echo  = "echo"
-	Fiber = "fiber"
-)
-
 // Config holds the HTTP settings; both frameworks apply them identically.
 type Config struct {
-	Framework         string        // Echo or Fiber
-	Route             string        // "sync" or "async": serves POST /api/v1/ml/<Route>/predict
-	ReadHeaderTimeout time.Duration // default 5s: to receive the request headers
-	ReadTimeout       time.Duration // default 15s: to receive the body (echo: the whole request)
-	WriteTimeout      time.Duration // default 60s
-	IdleTimeout       time.Duration // default 120s
-	BodyLimit         int64         // bytes, default 1 MiB; larger bodies get 413
-	AccessLog         bool          // log every request (off by default: it distorts measurements)
+	Framework         targetsapi.Framework // targetsapi.Echo or targetsapi.Fiber
+	Route             targetsapi.Target    // serves POST Route.PredictPath()
+	ReadHeaderTimeout time.Duration        // default 5s: to receive the request headers
+	ReadTimeout       time.Duration        // default 15s: to receive the body (echo: the whole request)
+	WriteTimeout      time.Duration        // default 60s
+	IdleTimeout       time.Duration        // default 120s
+	BodyLimit         int64                // bytes, default 1 MiB; larger bodies get 413
+	AccessLog         bool                 // log every request (off by default: it distorts measurements)
 }
 
 // WithDefaults fills zero fields with the defaults.
@@ -63,17 +58,14 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
-	if c.Framework != Echo && c.Framework != Fiber {
-		return fmt.Errorf("validate config: framework %q: want echo or fiber", c.Framework)
+	if _, err := targetsapi.ParseFramework(string(c.Framework)); err != nil {
+		return fmt.Errorf("validate config: %w", err)
 	}
-	if c.Route != "sync" && c.Route != "async" {
-		return fmt.Errorf("validate config: route %q: want sync or async", c.Route)
+	if _, err := targetsapi.ParseTarget(string(c.Route)); err != nil {
+		return fmt.Errorf("validate config: route: %w", err)
 	}
 	return nil
 }
-
-// PredictPath is the predict route for a route name ("sync" or "async").
-func PredictPath(route string) string { return "/api/v1/ml/" + route + "/predict" }
 
 // Handler is a service's business logic: one predict request run on rt.
 type Handler func(ctx context.Context, rt executor.Runtime, body []byte) predict.Response
@@ -96,6 +88,12 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
+// Both frameworks implement Server.
+var (
+	_ Server = (*echoServer)(nil)
+	_ Server = (*fiberServer)(nil)
+)
+
 // New builds a server for svc with the framework named in cfg.
 func New(cfg Config, svc Service) (Server, error) {
 	cfg = cfg.WithDefaults()
@@ -104,7 +102,7 @@ func New(cfg Config, svc Service) (Server, error) {
 	}
 	c := &core{cfg: cfg, svc: svc}
 	c.index = c.buildIndex()
-	if cfg.Framework == Echo {
+	if cfg.Framework == targetsapi.Echo {
 		return newEcho(c), nil
 	}
 	return newFiber(c), nil
@@ -117,7 +115,7 @@ type core struct {
 	index []byte
 }
 
-var healthBody = []byte(`{"status":"OK"}`)
+var healthBody = []byte(targetsapi.HealthBody)
 
 func (c *core) buildIndex() []byte {
 	type route struct {
@@ -128,10 +126,10 @@ func (c *core) buildIndex() []byte {
 		Service string  `json:"service"`
 		Routes  []route `json:"routes"`
 	}{c.svc.Name, []route{
-		{"GET", "/"},
-		{"GET", "/api/v1/healthcheck"},
-		{"POST", PredictPath(c.cfg.Route)},
-		{"GET", "/metrics"},
+		{"GET", targetsapi.IndexPath},
+		{"GET", targetsapi.HealthPath},
+		{"POST", c.cfg.Route.PredictPath()},
+		{"GET", targetsapi.MetricsPath},
 	}})
 	return b
 }

@@ -1,5 +1,5 @@
 // Package loadgenjson is the document loadgen prints on stdout with --json
-// (Contract 2): Locust's /stats/requests entry fields plus total rates and a
+// (a contract between loadgen and the lab): Locust's /stats/requests entry fields plus total rates and a
 // percentile map, for the normal and the intended-start statistics, beside
 // loadgen's self-check, the run's configuration, times and exit code.
 //

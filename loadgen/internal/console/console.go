@@ -166,9 +166,3 @@ func WritePeriodic(w io.Writer, snap *stats.Snapshot, width int) error {
 	_, err := io.WriteString(w, StatsTable(snap, true, width))
 	return err
 }
-
-// WriteFinal writes Final(snap, width) to w.
-func WriteFinal(w io.Writer, snap *stats.Snapshot, width int) error {
-	_, err := io.WriteString(w, Final(snap, width))
-	return err
-}

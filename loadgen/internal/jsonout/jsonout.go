@@ -1,7 +1,8 @@
-// Package jsonout builds the document loadgen prints on stdout with --json
-// (Contract 2): Locust's /stats/requests entry fields plus total rates and a
-// percentile map, for the normal and the intended-start statistics, beside
-// the run's self-check, configuration, times and exit code.
+// Package jsonout builds the document loadgen prints on stdout with --json,
+// as the types of predictlab/internal/loadgenjson (which the lab decodes):
+// Locust's /stats/requests entry fields plus total rates and a percentile
+// map, for the normal and the intended-start statistics, beside the run's
+// self-check, configuration, times and exit code.
 package jsonout
 
 import (
@@ -17,26 +18,13 @@ import (
 	"predictlab/loadgen/internal/stats"
 )
 
-// The document's types are the contract in predictlab/internal/loadgenjson,
-// which the lab decodes with; these aliases keep the writer's names.
-type (
-	// Document is the --json output.
-	Document = loadgenjson.Document
-	// Entry is one element of "stats" or "intended". Times are ms.
-	Entry = loadgenjson.Entry
-	// Config is the "config" object: the run's settings as given.
-	Config = loadgenjson.Config
-	// Percentiles are an entry's response times at Locust's percentiles.
-	Percentiles = loadgenjson.Percentiles
-)
-
 // Meta is what the caller adds to a Snapshot to make the document.
 type Meta struct {
 	// SelfCheck is the "self_check" object: a loadgenjson.SelfCheck (the
 	// runner's selfcheck.Report), a pointer to one, nil, or any value that
 	// marshals to that shape (it is converted; unknown keys are dropped).
 	SelfCheck any
-	Config    Config
+	Config    loadgenjson.Config
 	// StartTime and EndTime of the run; zero means the Snapshot's StartTime
 	// and Time.
 	StartTime, EndTime time.Time
@@ -73,8 +61,8 @@ func finite(v float64) float64 {
 }
 
 // Entries converts entries plus their total (last) into JSON entries.
-func Entries(entries []*stats.Entry, total *stats.Entry) []Entry {
-	out := make([]Entry, 0, len(entries)+1)
+func Entries(entries []*stats.Entry, total *stats.Entry) []loadgenjson.Entry {
+	out := make([]loadgenjson.Entry, 0, len(entries)+1)
 	for _, e := range entries {
 		out = append(out, entry(e))
 	}
@@ -84,12 +72,12 @@ func Entries(entries []*stats.Entry, total *stats.Entry) []Entry {
 	return out
 }
 
-func entry(e *stats.Entry) Entry {
-	var p Percentiles
+func entry(e *stats.Entry) loadgenjson.Entry {
+	var p loadgenjson.Percentiles
 	for i, q := range locustcsv.Percentiles() {
 		p[i] = finite(e.Percentile(q))
 	}
-	return Entry{
+	return loadgenjson.Entry{
 		Method:                  e.Method,
 		Name:                    e.Name,
 		NumRequests:             e.NumRequests,
@@ -115,7 +103,7 @@ func unixFloat(t time.Time) float64 {
 
 // Build returns the document for the final snapshot s and the caller's
 // meta. It fails only when meta.SelfCheck does not have the self-check shape.
-func Build(s *stats.Snapshot, meta Meta) (*Document, error) {
+func Build(s *stats.Snapshot, meta Meta) (*loadgenjson.Document, error) {
 	start, end := meta.StartTime, meta.EndTime
 	if start.IsZero() {
 		start = s.StartTime
@@ -131,7 +119,7 @@ func Build(s *stats.Snapshot, meta Meta) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Document{
+	return &loadgenjson.Document{
 		Stats:     Entries(s.Entries, s.Total),
 		Intended:  Entries(s.IntendedEntries, s.IntendedTotal),
 		SelfCheck: sc,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/stats"
 )
 
@@ -50,7 +51,7 @@ func TestGolden(t *testing.T) {
 	var b bytes.Buffer
 	meta := Meta{
 		SelfCheck: selfCheck{Valid: true, MaxCPUPercent: 12.5, Warnings: []string{}},
-		Config: Config{Host: "http://127.0.0.1:8001", Users: 5, SpawnRate: 5, RunTimeS: 3, UserClasses: []string{"ApiAsyncUser"},
+		Config: loadgenjson.Config{Host: "http://127.0.0.1:8001", Users: 5, SpawnRate: 5, RunTimeS: 3, UserClasses: []string{"ApiAsyncUser"},
 			Tags: []string{"predict"}, ExcludeTags: []string{"slow", "health"}, EqualWeights: true, Version: "test"},
 		EndTime:  t0.Add(3500 * time.Millisecond),
 		ExitCode: 1,
@@ -72,7 +73,7 @@ func TestGolden(t *testing.T) {
 		t.Errorf("differs from %s:\n%s", path, b.String())
 	}
 
-	var doc Document
+	var doc loadgenjson.Document
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/ratio"
-	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 )
 
@@ -105,7 +104,7 @@ func unquote(s string) string {
 }
 
 // FromSelfCheck converts the generator's self-check report.
-func FromSelfCheck(r selfcheck.Report) *SelfCheck {
+func FromSelfCheck(r loadgenjson.SelfCheck) *SelfCheck {
 	sc := &SelfCheck{Valid: r.Valid, MaxCPUPercent: r.MaxCPUPercent, MaxScheduleLagMs: r.MaxScheduleLagMS,
 		LatePercent: loadgenjson.LatePercentOf(r.LateRequests, r.ScheduledRequests),
 		Warnings:    append([]string(nil), r.Warnings...)}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"predictlab/loadgen/internal/selfcheck"
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/stats"
 )
 
@@ -97,8 +97,8 @@ func TestErrorText(t *testing.T) {
 }
 
 func TestFromSelfCheck(t *testing.T) {
-	sc := FromSelfCheck(selfcheck.Report{Valid: false, MaxCPUPercent: 95, MaxScheduleLagMS: 30, Warnings: []string{"w"},
-		Timeline: []selfcheck.Point{{Timestamp: 1795761381, Users: 3, CPUPercent: 95, MaxLagMS: 30}}})
+	sc := FromSelfCheck(loadgenjson.SelfCheck{Valid: false, MaxCPUPercent: 95, MaxScheduleLagMS: 30, Warnings: []string{"w"},
+		Timeline: []loadgenjson.Point{{Timestamp: 1795761381, Users: 3, CPUPercent: 95, MaxLagMS: 30}}})
 	want := CheckPoint{Time: time.Unix(1795761381, 0), Users: 3, CPUPercent: 95, MaxLagMs: 30}
 	if sc.Valid || sc.MaxCPUPercent != 95 || sc.MaxScheduleLagMs != 30 || len(sc.Warnings) != 1 || len(sc.Timeline) != 1 || sc.Timeline[0] != want {
 		t.Errorf("%+v", sc)

@@ -50,13 +50,6 @@ const (
 	CPUEndWarning = "CPU usage was too high at some point during the test! See https://docs.locust.io/en/stable/running-distributed.html for how to distribute the load over multiple CPU cores or machines"
 )
 
-// Point is one second of the timeline.
-type Point = loadgenjson.Point
-
-// Report is the verdict, the --json "self_check" object; its Summary is the
-// one-line verdict printed at the end of a run.
-type Report = loadgenjson.SelfCheck
-
 // CPUTime returns the process's user+system CPU time so far.
 type CPUTime func() (time.Duration, error)
 
@@ -85,7 +78,7 @@ type Monitor struct {
 
 	lastWall time.Time
 	lastCPU  time.Duration
-	report   Report
+	report   loadgenjson.SelfCheck
 	cpuHigh  bool
 	lagHigh  bool
 	startLog bool
@@ -99,7 +92,7 @@ func New(now time.Time, cpu CPUTime, warn, info Warner) *Monitor {
 	if cpu == nil {
 		cpu = ProcessCPU
 	}
-	m := &Monitor{cpu: cpu, warn: warn, info: info, lastWall: now, report: Report{Valid: true, Warnings: []string{}, Timeline: []Point{}}}
+	m := &Monitor{cpu: cpu, warn: warn, info: info, lastWall: now, report: loadgenjson.SelfCheck{Valid: true, Warnings: []string{}, Timeline: []loadgenjson.Point{}}}
 	m.lastCPU, _ = cpu()
 	return m
 }
@@ -128,7 +121,7 @@ func storeMax(v *atomic.Int64, n int64) {
 }
 
 // Tick closes the one-second window ending at now and returns its point.
-func (m *Monitor) Tick(now time.Time, users int) Point {
+func (m *Monitor) Tick(now time.Time, users int) loadgenjson.Point {
 	cpuNow, err := m.cpu()
 	var pct float64
 	if wall := now.Sub(m.lastWall); err == nil && wall > 0 {
@@ -140,7 +133,7 @@ func (m *Monitor) Tick(now time.Time, users int) Point {
 	m.lastWall = now
 	lag := time.Duration(m.lagNS.Swap(0))
 	startLag := time.Duration(m.startLagNS.Swap(0))
-	p := Point{Timestamp: now.Unix(), Users: users, CPUPercent: round1(pct), MaxLagMS: round3(lag.Seconds() * 1000),
+	p := loadgenjson.Point{Timestamp: now.Unix(), Users: users, CPUPercent: round1(pct), MaxLagMS: round3(lag.Seconds() * 1000),
 		ScheduledRequests: m.scheduled.Swap(0), LateRequests: m.late.Swap(0),
 		MaxStartLagMS: round3(startLag.Seconds() * 1000)}
 	m.add(p)
@@ -148,7 +141,7 @@ func (m *Monitor) Tick(now time.Time, users int) Point {
 }
 
 // add folds p into the report; pure bookkeeping, used by Tick and tests.
-func (m *Monitor) add(p Point) {
+func (m *Monitor) add(p loadgenjson.Point) {
 	r := &m.report
 	if len(r.Timeline) < maxTimeline {
 		r.Timeline = append(r.Timeline, p)
@@ -185,11 +178,12 @@ func (m *Monitor) add(p Point) {
 // CPUWarned reports whether the CPU threshold was crossed.
 func (m *Monitor) CPUWarned() bool { return m.cpuHigh }
 
-// Report returns a copy of the verdict so far.
-func (m *Monitor) Report() Report {
+// Report returns a copy of the verdict so far: the --json "self_check"
+// object, whose Summary is the one-line verdict printed at the end of a run.
+func (m *Monitor) Report() loadgenjson.SelfCheck {
 	r := m.report
 	r.Warnings = append([]string{}, r.Warnings...)
-	r.Timeline = append([]Point{}, r.Timeline...)
+	r.Timeline = append([]loadgenjson.Point{}, r.Timeline...)
 	return r
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"predictlab/internal/cli"
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/config"
 	"predictlab/loadgen/internal/jsonout"
 	"predictlab/loadgen/internal/locustlog"
@@ -98,7 +99,7 @@ func SignalName(s os.Signal) string {
 type result struct {
 	cfg        *config.Config
 	snap       *stats.Snapshot
-	selfCheck  selfcheck.Report
+	selfCheck  loadgenjson.SelfCheck
 	start, end time.Time
 	exitCode   int
 	classes    []string
@@ -189,7 +190,7 @@ func reportInfo(t *Test, host string, users int, rate float64, runTime time.Dura
 // writeHTMLReport writes the --html report (if asked) at the end of a run,
 // after a run-time limit, Ctrl-C or SIGTERM alike. Like Locust it logs
 // "writing html report to file: PATH" and does not create the directory.
-func writeHTMLReport(cfg *config.Config, snap *stats.Snapshot, check selfcheck.Report, info report.Info, log zerolog.Logger) error {
+func writeHTMLReport(cfg *config.Config, snap *stats.Snapshot, check loadgenjson.SelfCheck, info report.Info, log zerolog.Logger) error {
 	if cfg.HTMLFile == "" {
 		return nil
 	}
@@ -209,7 +210,7 @@ func writeHTMLReport(cfg *config.Config, snap *stats.Snapshot, check selfcheck.R
 func writeJSON(w io.Writer, res *result) error {
 	return jsonout.Write(w, res.snap, jsonout.Meta{
 		SelfCheck: res.selfCheck,
-		Config: jsonout.Config{
+		Config: loadgenjson.Config{
 			Host: res.cfg.Host, Users: res.cfg.Users, SpawnRate: res.cfg.SpawnRate,
 			RunTimeS: int64(res.cfg.RunTime / time.Second), UserClasses: res.classes, Version: res.version,
 			Tags: res.cfg.Tags, ExcludeTags: res.cfg.ExcludeTags, EqualWeights: res.cfg.EqualWeights,

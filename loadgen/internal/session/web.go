@@ -6,11 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/csvout"
 	"predictlab/loadgen/internal/locustlog"
 	"predictlab/loadgen/internal/ratio"
 	"predictlab/loadgen/internal/report"
-	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/webui"
 )
@@ -98,7 +98,7 @@ func RunWeb(ctx context.Context, t Test) error {
 	// it: the loop publishes a copy each second.
 	var checkMu sync.Mutex
 	check := mon.Report()
-	currentCheck := func() selfcheck.Report {
+	currentCheck := func() loadgenjson.SelfCheck {
 		checkMu.Lock()
 		defer checkMu.Unlock()
 		return check

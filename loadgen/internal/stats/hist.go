@@ -3,8 +3,6 @@ package stats
 import (
 	"math/bits"
 	"time"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Histogram geometry: microsecond units, 1 µs .. 1 h, 3 significant digits.
@@ -34,11 +32,17 @@ func countsIndex(v int64) int {
 	return (bucketIdx+1)<<subBucketHalfCountMagnitude + subBucketIdx - subBucketHalfCount
 }
 
-// countsLen is the length of the dense counts array of a histogram with the
-// geometry above.
-var countsLen = len(newHist().Export().Counts)
-
-func newHist() *hdr.Histogram { return hdr.New(histLowest, histHighest, histSigFigs) }
+// countsLen is the length of HdrHistogram's dense counts array for the
+// geometry above: (buckets+1) * subBucketHalfCount, where buckets is the
+// number of doubling buckets needed to reach histHighest (the library's
+// getBucketsNeededToCoverValue). TestCountsLenMatchesLibrary checks it.
+var countsLen = func() int {
+	buckets := 1
+	for v := int64(2 * subBucketHalfCount); v <= histHighest; v <<= 1 {
+		buckets++
+	}
+	return (buckets + 1) * subBucketHalfCount
+}()
 
 // micros converts a duration to the histogram's unit, clamped to its range.
 func micros(d time.Duration) int64 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,14 +117,32 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// From here on every started piece is stopped on every path.
 	var started []*assemble.Instance
 	stopAll := func() error {
-		var first error
-		// Scoring first (its requests still need the models), then models, then the store.
-		for i := len(started) - 1; i >= 0; i-- {
-			dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-			if err := started[i].Shutdown(dctx); err != nil && first == nil {
-				first = fmt.Errorf("stop %s service: %w", started[i].Name, err)
+		// One deadline for the whole drain, not one per service: the four drain
+		// at once, scoring first (its requests still need the models), then the
+		// models, then the store.
+		dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		var (
+			mu    sync.Mutex
+			first error
+		)
+		for _, role := range []string{"scoring", "model"} {
+			var wg sync.WaitGroup
+			for _, inst := range started {
+				if inst.Name != role {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := inst.Shutdown(dctx); err != nil {
+						mu.Lock()
+						first = cmp.Or(first, fmt.Errorf("stop %s service: %w", inst.Name, err))
+						mu.Unlock()
+					}
+				}()
 			}
-			cancel()
+			wg.Wait()
 		}
 		if store != nil {
 			store.Close()

@@ -1,7 +1,7 @@
 // Command targets runs the services the lab measures: the sync (blocking) and async
 // (event-loop) scoring and model services, and the feature store.
 //
-//	targets all                       all five services in one process (Ctrl-C drains and exits)
+//	targets all                       all five services in one process (Ctrl-C drains and exits 0; a second Ctrl-C exits at once)
 //	targets model   --style ... --framework ... --addr HOST:PORT
 //	targets scoring --style ... --framework ... --addr HOST:PORT --model-url URL --feature-store URL
 //	targets featurestore --addr HOST:PORT
@@ -16,31 +16,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/cli"
 	"predictlab/targets/internal/featurestore"
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
-
+// main is the shared front door: the first Ctrl-C/SIGTERM/SIGHUP drains the services
+// and exits 0, a second exits at once (130).
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The Redis client library logs through a process-wide logger: route it once, here.
 	featurestore.SetClientLogger(zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger())
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "targets: %v\n", err)
-		var ue *usageError
-		if errors.As(err, &ue) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	cli.Main("targets", run)
 }
 
 const usage = `usage: targets <command> [flags]
@@ -52,13 +40,23 @@ commands:
   scoring       run one scoring service
   featurestore  run the embedded feature store (Redis protocol)
   healthcheck   GET a URL; exit 0 iff it answers 200 within 2 s
-  version       print the version
+  version       print the version (also --version)
 
 Run "targets <command> --help" for the command's flags.
 `
 
 // run is the whole program: it returns when the command is done or ctx is cancelled.
+// A command-line mistake exits 2, any other error 1.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return cli.Exit(2, err)
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &usageError{errors.New("missing command")}
@@ -76,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "targets", version)
+		fmt.Fprintln(stdout, cli.VersionLine("targets"))
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

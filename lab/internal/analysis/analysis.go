@@ -60,6 +60,34 @@ func RuleText(c breakpoint.Config) string {
 		c.Window, c.Pacing, c.Threshold*100, c.Sustain, c.KneeFactor)
 }
 
+// MaxFailureShare is the share of failed requests above which an
+// experiment is no result: the target was down or refusing, and its fast
+// failures say nothing about its capacity.
+const MaxFailureShare = 0.5
+
+// Failure says why an experiment's numbers are not a result: no
+// statistics, 0 requests, or more than MaxFailureShare of them failed.
+// It is empty for a usable experiment.
+func Failure(e *results.Experiment) string {
+	switch s := e.Stats; {
+	case s == nil:
+		return "no statistics"
+	case s.Requests == 0:
+		return "0 requests"
+	case float64(s.Failures) > MaxFailureShare*float64(s.Requests):
+		return fmt.Sprintf("%d of %d requests failed (%.0f%%)", s.Failures, s.Requests, float64(s.Failures)/float64(s.Requests)*100)
+	}
+	return ""
+}
+
+// usable returns t's experiment n unless it did not run or failed.
+func usable(t *results.Target, n int) *results.Experiment {
+	if e := t.Find(n); e != nil && e.Failed == "" {
+		return e
+	}
+	return nil
+}
+
 // RuleConfig is the breaking-point rule's parameters for target t: the
 // default rule with t's experiment 1 median as the knee's baseline (none
 // when experiment 1 did not run or answered nothing).
@@ -68,7 +96,7 @@ func RuleConfig(t *results.Target, pacing time.Duration) breakpoint.Config {
 		pacing = time.Second
 	}
 	baseline := 0.0
-	if e := t.Find(1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
+	if e := usable(t, 1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
 		baseline = e.Stats.MedianMS
 	}
 	c := breakpoint.DefaultConfig(baseline)
@@ -82,7 +110,7 @@ func RuleConfig(t *results.Target, pacing time.Duration) breakpoint.Config {
 // computation for both.
 func BreakingPoint(t *results.Target, pacing time.Duration) (*breakpoint.Result, breakpoint.Config) {
 	c := RuleConfig(t, pacing)
-	e := t.Find(2)
+	e := usable(t, 2)
 	if e == nil || len(e.History) == 0 {
 		return nil, c
 	}
@@ -97,6 +125,9 @@ func BreakingPoint(t *results.Target, pacing time.Duration) (*breakpoint.Result,
 // breaking point, with fallback (the profile's count) when there is none,
 // and says where the count came from.
 func MaxPerformanceUsers(t *results.Target, fallback int, pacing time.Duration) (int, string) {
+	if e2 := t.Find(2); e2 != nil && e2.Failed != "" {
+		return fallback, "profile (experiment 2 failed)"
+	}
 	if e2 := t.Find(2); e2 == nil || len(e2.History) == 0 {
 		return fallback, "profile (experiment 2 not run)"
 	}
@@ -124,7 +155,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 		pacing = time.Second
 	}
 	a := &results.Analysis{GeneratorValid: true}
-	if e := t.Find(1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
+	if e := usable(t, 1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
 		floor := Floor(t.Settings)
 		a.Exp1 = &results.Exp1{AvgMS: e.Stats.AvgMS, MinMS: e.Stats.MinMS, MaxMS: e.Stats.MaxMS, MedianMS: e.Stats.MedianMS,
 			RPS: e.Stats.RPS, FloorMS: floor, OverheadMS: e.Stats.MedianMS - floor}
@@ -133,7 +164,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	a.Rule = RuleText(cfg)
 	a.Breakpoint = bp
 	for _, n := range []int{2, 3, 4} {
-		if e := t.Find(n); e != nil {
+		if e := usable(t, n); e != nil {
 			w := min(10, max(1, len(e.History)-2)) // short (smoke) runs: a shorter window
 			for _, s := range breakpoint.Steps(Points(e.History), w, pacing.Seconds(), cfg.Threshold) {
 				a.PeakThroughput = math.Max(a.PeakThroughput, s.Completed)
@@ -147,7 +178,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 			Throughput: bp.At.Completed, LatencyMS: bp.At.LatencyMS,
 			Predicted: breakpoint.LittleUsers(bp.At.Completed, bp.At.LatencyMS, pacing)})
 	}
-	if e := t.Find(3); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
+	if e := usable(t, 3); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
 		a.Little = append(a.Little, results.Little{Where: "experiment 3 (whole run)", Users: float64(e.Users),
 			Throughput: e.Stats.RPS, LatencyMS: e.Stats.AvgMS,
 			Predicted: breakpoint.LittleUsers(e.Stats.RPS, e.Stats.AvgMS, pacing)})
@@ -170,7 +201,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 			}
 		}
 	}
-	if e := t.Find(4); e != nil && e.Stats != nil && e.Intended != nil {
+	if e := usable(t, 4); e != nil && e.Stats != nil && e.Intended != nil {
 		a.Stress = &results.Stress{ActualMedianMS: e.Stats.MedianMS, IntendedMedianMS: e.Intended.MedianMS,
 			ActualP95MS: e.Stats.P95MS, IntendedP95MS: e.Intended.P95MS, ActualP99MS: e.Stats.P99MS, IntendedP99MS: e.Intended.P99MS}
 	}
@@ -196,7 +227,7 @@ func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {
 	a.Prediction = a.ModelPrediction
 	// The loop's measured busy time per request, from the busiest experiment.
 	for _, n := range []int{3, 4, 2} {
-		e := t.Find(n)
+		e := usable(t, n)
 		if e == nil || !e.LoopBusySeconds.Valid() || !e.ServerRequests.Valid() {
 			continue
 		}
@@ -216,7 +247,7 @@ func meanDelayMS(s profile.Service) float64 {
 
 func summarizeInternals(t *results.Target) *results.InternalsSummary {
 	for _, n := range []int{3, 4, 2} {
-		e := t.Find(n)
+		e := usable(t, n)
 		if e == nil || len(e.Internals["scoring"]) == 0 {
 			continue
 		}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"testing"
+	"time"
 
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/results"
@@ -47,5 +48,48 @@ func TestMaxPerformanceUsers(t *testing.T) {
 				t.Errorf("got %d (%s), want %d..%d (%s)", users, from, tc.wantLo, tc.wantHi, tc.wantFrom)
 			}
 		})
+	}
+}
+
+func TestFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		stats *results.Summary
+		want  string
+	}{
+		{"no statistics", nil, "no statistics"},
+		{"no requests", &results.Summary{}, "0 requests"},
+		{"all failed", &results.Summary{Requests: 40, Failures: 40}, "40 of 40 requests failed (100%)"},
+		{"most failed", &results.Summary{Requests: 100, Failures: 51}, "51 of 100 requests failed (51%)"},
+		{"half failed is still a result", &results.Summary{Requests: 100, Failures: 50}, ""},
+		{"healthy", &results.Summary{Requests: 100, Failures: 1}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Failure(&results.Experiment{Stats: tc.stats}); got != tc.want {
+				t.Errorf("Failure = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A failed experiment 2 gives no breaking point, and experiment 3 falls
+// back to the profile's users instead of using it.
+func TestFailedExperimentTwo(t *testing.T) {
+	t.Parallel()
+	var h []results.HistPoint
+	for s := 0; s <= 20; s++ {
+		h = append(h, results.HistPoint{T: int64(1000 + s), Users: 10 * s, Total: int64(100 * s), Failures: int64(100 * s), TotalAvgMS: 1})
+	}
+	e2 := &results.Experiment{Number: 2, History: h, Stats: &results.Summary{Requests: 2000, Failures: 2000}}
+	e2.Failed = Failure(e2)
+	tg := &results.Target{Experiments: []*results.Experiment{e2}}
+	if bp, _ := BreakingPoint(tg, time.Second); bp != nil {
+		t.Errorf("breaking point from a failed experiment: %+v", bp)
+	}
+	if users, from := MaxPerformanceUsers(tg, 300, time.Second); users != 300 || from != "profile (experiment 2 failed)" {
+		t.Errorf("experiment 3 users = %d (%s)", users, from)
 	}
 }

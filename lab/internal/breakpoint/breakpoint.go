@@ -2,8 +2,8 @@
 // per-second history of a ramped load test (experiment 2).
 //
 // The rule (throughput, the seed's own reading): completions per second are
-// taken from differences of the cumulative Total Request Count over a short
-// window, and compared with the rate the users offered when those requests
+// taken from differences of the cumulative successful requests (Total
+// Request Count minus Total Failure Count) over a short window, and compared with the rate the users offered when those requests
 // were sent (users × 1/pacing, the users shifted back by the window's mean
 // latency). The breaking point is the largest user count whose step still
 // completes at least Threshold (95%) of the offered rate, before the first
@@ -68,7 +68,7 @@ type Step struct {
 	UsersNow  int           `json:"users_now"`  // users at the end of the window
 	Users     int           `json:"users"`      // users when the window's requests were sent (shifted back)
 	Offered   float64       `json:"offered"`    // req/s the users offered (shifted window)
-	Completed float64       `json:"completed"`  // req/s completed in the window
+	Completed float64       `json:"completed"`  // req/s answered successfully in the window
 	LatencyMS float64       `json:"latency_ms"` // mean latency of the window's completions
 	MedianMS  jsonnum.Float `json:"median_ms"`  // the history's median cell at the end of the window (NaN = N/A)
 	OK        bool          `json:"ok"`         // Completed ≥ Threshold × Offered
@@ -184,10 +184,15 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 	for i := w; i < len(points); i++ {
 		a, b := points[i-w], points[i]
 		dt := b.Time - a.Time
-		dn := float64(b.Total - a.Total)
+		dn := float64(b.Total - a.Total) // every answer: the latency average covers them all
+		// Only successful answers complete a request: a failing target
+		// answers fast (a 502 in a millisecond) and must not look as if
+		// it kept up.
+		ok := float64((b.Total - b.Failures) - (a.Total - a.Failures))
 		if dt <= 0 || dn < 0 {
 			continue
 		}
+		ok = max(ok, 0)
 		lat := b.TotalAvgMS
 		if dn > 0 {
 			lat = (b.TotalAvgMS*float64(b.Total) - a.TotalAvgMS*float64(a.Total)) / dn
@@ -203,7 +208,7 @@ func Steps(points []Point, w int, pacing, threshold float64) []Step {
 		// The step's user count is the one the comparison used: the mean
 		// users over the shifted window (offered rate × pacing).
 		s := Step{Time: b.Time, UsersNow: b.Users, Users: int(math.Round(offered * pacing)),
-			Offered: offered, Completed: dn / dt, LatencyMS: lat, MedianMS: jsonnum.Float(b.MedianMS)}
+			Offered: offered, Completed: ok / dt, LatencyMS: lat, MedianMS: jsonnum.Float(b.MedianMS)}
 		s.OK = s.Completed >= threshold*s.Offered
 		steps = append(steps, s)
 	}

@@ -103,6 +103,19 @@ func ramp(maxUsers, rate int, capacity, baseMS float64, seconds int) []Point {
 	return pts
 }
 
+// failingFrom makes every request counted after the user count reaches
+// users a failure.
+func failingFrom(pts []Point, users int) []Point {
+	var fails int64
+	for i := range pts {
+		if i > 0 && pts[i].Users >= users {
+			fails += pts[i].Total - pts[i-1].Total
+		}
+		pts[i].Failures = fails
+	}
+	return pts
+}
+
 func TestFind(t *testing.T) {
 	tests := []struct {
 		name             string
@@ -117,6 +130,9 @@ func TestFind(t *testing.T) {
 		{name: "saturates at 88 req/s, 10 users/s", pts: ramp(300, 10, 88, 91, 30), wantReached: true, wantLo: 80, wantHi: 93, baseline: 91, wantKnee: true},
 		{name: "never saturates", pts: ramp(300, 10, 10000, 50, 40), wantReached: false, wantLo: 300, wantHi: 300, baseline: 47},
 		{name: "empty", pts: nil, wantReached: false, wantLo: 0, wantHi: 0},
+		// A target that answers every request past 100 users with a fast
+		// failure keeps pace in Total Request Count, but completes nothing.
+		{name: "fails fast past 100 users", pts: failingFrom(ramp(300, 10, 10000, 50, 40), 100), wantReached: true, wantLo: 70, wantHi: 110, baseline: 47},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,14 @@ import (
 // computed, none is canned.
 func Conclusion(r *results.Results) []string {
 	var out []string
+	for _, t := range r.Targets {
+		for _, e := range t.Experiments {
+			if e.Failed != "" {
+				out = append(out, fmt.Sprintf("Experiment %d %s of %s failed (%s): it is no result, and nothing below is drawn from it.",
+					e.Number, e.Name, t.Name, e.Failed))
+			}
+		}
+	}
 	byName := map[string]*results.Target{}
 	for _, t := range r.Targets {
 		byName[t.Name] = t

@@ -347,3 +347,69 @@ func TestRebuildErrors(t *testing.T) {
 		t.Error("a broken results.json was accepted")
 	}
 }
+
+// TestFailedExperimentIsNoResult: an experiment that mostly failed is
+// named as failed, and neither a breaking point nor a conclusion comes
+// from it.
+func TestFailedExperimentIsNoResult(t *testing.T) {
+	t.Parallel()
+	r := fixture()
+	r.Status = "failed"
+	e2 := r.Targets[0].Find(2)
+	for i := range e2.History {
+		e2.History[i].Failures = e2.History[i].Total // fast 502s from a dead model
+	}
+	e2.Stats.Failures = e2.Stats.Requests
+	e2.Failed = analysis.Failure(e2)
+	analysis.Analyze(r)
+	if bp := r.Targets[0].Analysis.Breakpoint; bp != nil {
+		t.Errorf("breaking point from a failed experiment: %+v", bp)
+	}
+	c := strings.Join(Conclusion(r), " ")
+	if !strings.Contains(c, "Experiment 2 load_test of sync failed (2000 of 2000 requests failed (100%))") || strings.Contains(c, "Sync kept up") {
+		t.Errorf("conclusion:\n%s", c)
+	}
+	md, err := Markdown(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md, "| sync | — (experiment 2 failed) |") || !strings.Contains(md, "Status: **failed**") {
+		t.Errorf("summary does not show the failure:\n%s", md)
+	}
+}
+
+// TestStartStateNotes: a wait over a second, or a start on a busy target,
+// is mentioned; a short wait is not.
+func TestStartStateNotes(t *testing.T) {
+	t.Parallel()
+	probe := 180.0
+	tests := []struct {
+		name  string
+		state *results.StartState
+		want  string
+	}{
+		{"idle at once", &results.StartState{Inflight: 0, WaitedMS: 3}, ""},
+		{"short wait", &results.StartState{Inflight: 0, WaitedMS: 900}, ""},
+		{"long wait", &results.StartState{Inflight: 0, WaitedMS: 3400}, "sync experiment 3 waited 3.4s for the scoring service to finish the requests left in flight before it."},
+		{"still busy", &results.StartState{Inflight: 12, WaitedMS: 30000, TimedOut: true}, "sync experiment 3 started after 30s with 12 request(s) still in flight"},
+		{"probed", &results.StartState{Inflight: jsonnum.NaN(), WaitedMS: 2100, ProbeMS: &probe}, "sync experiment 3 waited 2.1s until a probe request answered in time (180 ms)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := fixture()
+			r.Targets[0].Find(3).StartState = tc.state
+			analysis.Analyze(r)
+			md, err := Markdown(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == "" && strings.Contains(md, "sync experiment 3 ") {
+				t.Errorf("a short wait is mentioned:\n%s", md)
+			}
+			if tc.want != "" && !strings.Contains(md, tc.want) {
+				t.Errorf("summary lacks %q", tc.want)
+			}
+		})
+	}
+}

@@ -76,7 +76,11 @@ func breakpointSection(targets []*results.Target) section {
 	for _, t := range targets {
 		a := t.Analysis
 		if a == nil || a.Breakpoint == nil {
-			tb.Rows = append(tb.Rows, []string{t.Name, "— (experiment 2 not run)", "", "", "", "", predUsers(a), predFormula(a)})
+			why := "— (experiment 2 not run)"
+			if e := t.Find(2); e != nil && e.Failed != "" {
+				why = "— (experiment 2 failed)"
+			}
+			tb.Rows = append(tb.Rows, []string{t.Name, why, "", "", "", "", predUsers(a), predFormula(a)})
 			continue
 		}
 		bp := a.Breakpoint
@@ -184,6 +188,13 @@ func validitySection(r *results.Results, targets []*results.Target) section {
 			}
 		}
 	}
+	for _, t := range targets {
+		for _, e := range t.Experiments {
+			if s := startNote(t, e); s != "" {
+				l.Items = append(l.Items, item{Text: inline(s)})
+			}
+		}
+	}
 	if len(busy) > 0 {
 		l.Items = append(l.Items, item{Text: inline(fmt.Sprintf("The machine's 1-minute load average exceeded its %d CPUs at the end of: %s. Other work competed with the services and the generator for CPU, so those numbers are lower bounds on what this machine can do.",
 			r.Env.CPUs, strings.Join(busy, ", ")))})
@@ -210,6 +221,25 @@ func validitySection(r *results.Results, targets []*results.Target) section {
 		l.Items = append(l.Items, it)
 	}
 	return section{Level: 2, Title: "Load generator and machine validity", Blocks: []block{l}}
+}
+
+// startNote mentions an experiment whose target was not idle at once: a
+// wait over a second, or a start on a target still busy.
+func startNote(t *results.Target, e *results.Experiment) string {
+	st := e.StartState
+	if st == nil || (st.WaitedMS <= 1000 && !st.TimedOut) {
+		return ""
+	}
+	waited := (time.Duration(st.WaitedMS) * time.Millisecond).Round(100 * time.Millisecond)
+	switch {
+	case st.TimedOut && st.ProbeMS != nil:
+		return fmt.Sprintf("%s experiment %d started after %s although its probe request still took %s: the target was still busy.", t.Name, e.Number, waited, fmtMS(*st.ProbeMS))
+	case st.TimedOut:
+		return fmt.Sprintf("%s experiment %d started after %s with %s request(s) still in flight on the scoring service: its first seconds include work left from before.", t.Name, e.Number, waited, fmtN(st.Inflight, 0))
+	case st.ProbeMS != nil:
+		return fmt.Sprintf("%s experiment %d waited %s until a probe request answered in time (%s): the target was still busy from before.", t.Name, e.Number, waited, fmtMS(*st.ProbeMS))
+	}
+	return fmt.Sprintf("%s experiment %d waited %s for the scoring service to finish the requests left in flight before it.", t.Name, e.Number, waited)
 }
 
 func referenceSection(r *results.Results, targets []*results.Target) section {

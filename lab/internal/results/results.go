@@ -103,6 +103,28 @@ type Experiment struct {
 	// experiment (NaN when unknown): above the CPU count, other work
 	// competed with the services and the generator.
 	LoadAvg jsonnum.Float `json:"load_avg"`
+	// StartState is the target's state just before loadgen started (nil
+	// when the experiment never got that far).
+	StartState *StartState `json:"start_state,omitempty"`
+	// Failed says why the experiment's numbers are not a result (0
+	// requests, mostly failures, a service that exited); empty when they
+	// are. Nothing is concluded from a failed experiment.
+	Failed string `json:"failed,omitempty"`
+}
+
+// StartState is how idle the target was when an experiment started.
+type StartState struct {
+	// Inflight is the scoring service's predictlab_inflight_requests read
+	// just before loadgen started (NaN when it exports no /metrics).
+	Inflight jsonnum.Float `json:"inflight"`
+	// WaitedMS is how long the lab waited for the target to be idle.
+	WaitedMS int64 `json:"waited_ms"`
+	// TimedOut is set when the target was still busy when the wait's
+	// bound ran out, and the experiment started anyway.
+	TimedOut bool `json:"timed_out,omitempty"`
+	// ProbeMS is the response time of the last probe request, for a
+	// target without /metrics that was probed instead (absent otherwise).
+	ProbeMS *float64 `json:"probe_ms,omitempty"`
 }
 
 // Summary is the Aggregated line of a stats file (times in ms).

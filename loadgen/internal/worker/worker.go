@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -118,8 +119,9 @@ type Worker struct {
 	targets     map[string]int64          // per known class
 	index       int64
 
-	// Totals for the closing log line.
-	sent, failed, reports, final int64
+	// Totals for the closing log line (written by Run's goroutine only;
+	// atomic for Totals).
+	sent, failed, reports, final atomic.Int64
 
 	mu      sync.Mutex
 	dropped int64 // exceptions not queued (the queue was full)
@@ -161,6 +163,12 @@ func New(opts Options) *Worker {
 	}
 }
 
+// Totals returns what the worker has reported so far: requests, failures
+// and stats messages sent. Safe to call while Run runs.
+func (w *Worker) Totals() (requests, failures, reports int64) {
+	return w.sent.Load(), w.failed.Load(), w.reports.Load()
+}
+
 // ID is the worker's node id.
 func (w *Worker) ID() string { return w.id }
 
@@ -193,7 +201,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 func (w *Worker) logTotals() {
-	w.runLog.Info().Msgf("sent %d requests, %d failures in %d reports (final report: %d)", w.sent, w.failed, w.reports, w.final)
+	w.runLog.Info().Msgf("sent %d requests, %d failures in %d reports (final report: %d)", w.sent.Load(), w.failed.Load(), w.reports.Load(), w.final.Load())
 }
 
 // connect dials and registers (client_ready, then an ack within
@@ -326,7 +334,8 @@ func (w *Worker) serve(ctx context.Context, conn locustrpc.Conn) outcome {
 	var readyTimer <-chan time.Time // pending client_ready after a stop
 
 	lost := func(err error) outcome {
-		w.runLog.Warn().Msgf("Lost the connection to master %s (%s); stopping users until it is back", w.opts.MasterAddr, err)
+		w.runLog.Warn().Msgf("Lost the connection to master %s (%s); stopping users until it is back (sent %d requests so far)",
+			w.opts.MasterAddr, err, w.sent.Load())
 		closeConn()
 		w.stopUsers()
 		w.state = locustproto.StateReady
@@ -428,21 +437,21 @@ func (w *Worker) sendReport(conn locustrpc.Conn) error {
 	if err := conn.Send(locustproto.Message{Type: locustproto.TypeStats, Data: data, NodeID: w.id}); err != nil {
 		return err
 	}
-	w.sent += rep.Requests
-	w.failed += rep.Failures
-	w.reports++
+	w.sent.Add(rep.Requests)
+	w.failed.Add(rep.Failures)
+	w.reports.Add(1)
 	return nil
 }
 
 // finalReport sends the last delta before quitting (Locust's worker does on
 // quit; loadgen also on Ctrl-C) and logs what it held.
 func (w *Worker) finalReport(conn locustrpc.Conn) {
-	before := w.sent
+	before := w.sent.Load()
 	if err := w.sendReport(conn); err != nil {
 		w.runLog.Error().Msgf("Could not send the final report: %s", err)
 		return
 	}
-	w.final = w.sent - before
+	w.final.Store(w.sent.Load() - before)
 }
 
 // classCounts is Locust's user_classes_count: every known class, with the

@@ -8,7 +8,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The three programs print these with --version (package internal/cli).
 LDFLAGS := -s -w -X main.version=$(VERSION) -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
 
-.PHONY: all build test lab targets bench fmt vet clean up down docker-build docker-lab
+.PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab
 
 all: build
 
@@ -28,6 +28,11 @@ test:
 ## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed)
 lab: build
 	$(BIN)/lab run --profile $(PROFILE) $(LAB_ARGS)
+
+## sweep: one knob over several values, measured capacity beside the predicted (SWEEP='--knob workers --values 4,8,16,32')
+SWEEP ?= --knob workers --values 4,8,16,32
+sweep: build
+	$(BIN)/lab sweep $(SWEEP)
 
 ## targets: run the feature store and the four services in the foreground
 targets: build

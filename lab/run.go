@@ -32,6 +32,7 @@ Usage:
   lab run [flags]
   lab report DIR    rebuild DIR's index.html, summary.md and charts from its
                     results.json and CSV files
+  lab sweep --knob KNOB --values V1,V2,... [flags]   (see lab sweep --help)
 
 It starts the feature store and four services (bin/targets), waits until each
 answers its healthcheck, runs experiments 1–4 for sync (port 5001, ApiSyncUser)
@@ -58,6 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "report" {
 		return runReport(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "sweep" {
+		return runSweep(ctx, args[1:], stdout, stderr)
 	}
 	return runLab(ctx, args, stdout, stderr)
 }

@@ -3,7 +3,8 @@
 // loadgen's browser tests share. It is for tests only.
 //
 // Without a browser, New skips the test with a clear message, except under
-// CI (CI=true), where it fails. Screenshots go to the test's temp dir, and
+// CI (CI=true), where it fails. With -short it skips (browser tests take
+// seconds each; make test runs them). Screenshots go to the test's temp dir, and
 // also to $PREDICTLAB_SCREENSHOTS when set (so a developer can look at
 // them). Nothing here waits on elapsed time: every wait is for a condition,
 // bounded by one generous deadline per browser.
@@ -31,6 +32,9 @@ const Deadline = 120 * time.Second
 // PATH), or skips the test (fails it under CI=true).
 func ChromiumPath(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping the browser test in -short mode (it starts Chromium)")
+	}
 	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
 		if p == "" {
 			continue

@@ -59,12 +59,15 @@ type Config struct {
 	UserClasses  []string `json:"user_classes"`
 
 	// Web UI and HTML report options; carried for the report/webui packages.
-	HTMLFile  string `json:"html_file,omitempty"`
-	WebHost   string `json:"web_host"`
-	WebPort   int    `json:"web_port"`
-	WebAuth   string `json:"-"`
-	Autostart bool   `json:"autostart,omitempty"`
-	Autoquit  int    `json:"autoquit"`
+	HTMLFile string `json:"html_file,omitempty"`
+	WebHost  string `json:"web_host"`
+	WebPort  int    `json:"web_port"`
+	WebAuth  string `json:"-"`
+	// WebAllowedHosts are extra names the web UI answers to (the Host
+	// header) beyond loopback and its listening addresses.
+	WebAllowedHosts []string `json:"web_allowed_hosts,omitempty"`
+	Autostart       bool     `json:"autostart,omitempty"`
+	Autoquit        int      `json:"autoquit"`
 
 	// UsersSet and SpawnRateSet tell whether -u / -r were given (web UI defaults).
 	UsersSet     bool `json:"-"`
@@ -171,7 +174,8 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.StringVar(&c.HTMLFile, "html", "", "write an HTML report to this file at the end")
 	fs.StringVar(&c.WebHost, "web-host", "", "web UI interface to bind (default 127.0.0.1; '*' for all interfaces)")
 	fs.IntVarP(&c.WebPort, "web-port", "P", c.WebPort, "web UI port")
-	fs.StringVar(&c.WebAuth, "web-auth", "", "web UI basic auth, in the format username:password")
+	fs.StringVar(&c.WebAuth, "web-auth", "", "web UI basic auth, in the format username:password (better given as LOCUST_WEB_AUTH, which ps does not show)")
+	fs.StringSliceVar(&c.WebAllowedHosts, "web-allowed-hosts", nil, "extra host names the web UI answers to (comma-separated; '*' for any), beyond localhost and the addresses it listens on")
 	fs.BoolVar(&c.Autostart, "autostart", false, "start the test at once in web UI mode")
 	fs.IntVar(&c.Autoquit, "autoquit", c.Autoquit, "quit N seconds after the test ends (with --autostart)")
 	fs.BoolVarP(&c.Version, "version", "V", false, "print the version and exit")

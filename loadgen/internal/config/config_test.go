@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,23 @@ func TestTaskRatioFlags(t *testing.T) {
 	}
 	if !c.EqualWeights || c.ShowTaskRatio || !c.UsersSet || c.Users != 3 {
 		t.Errorf("from the environment: %+v", c)
+	}
+}
+
+// The web UI's password can come from LOCUST_WEB_AUTH (not shown by ps), and
+// its extra host names from --web-allowed-hosts or LOCUST_WEB_ALLOWED_HOSTS.
+func TestWebAuthAndAllowedHostsFromEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"LOCUST_WEB_AUTH": "alice:s3:cret", "LOCUST_WEB_ALLOWED_HOSTS": "loadgen.lan,10.0.0.5"}
+	c, err := ParseEnv(nil, io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebAuth != "alice:s3:cret" || !slices.Equal(c.WebAllowedHosts, []string{"loadgen.lan", "10.0.0.5"}) {
+		t.Fatalf("web auth %q, allowed hosts %q", c.WebAuth, c.WebAllowedHosts)
+	}
+	c, err = ParseEnv([]string{"--web-allowed-hosts", "a.example", "--web-allowed-hosts", "b.example,c.example"}, io.Discard, nil)
+	if err != nil || !slices.Equal(c.WebAllowedHosts, []string{"a.example", "b.example", "c.example"}) {
+		t.Fatalf("flag: %v %q", err, c.WebAllowedHosts)
 	}
 }

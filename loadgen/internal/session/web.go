@@ -136,7 +136,7 @@ func RunWeb(ctx context.Context, t Test) error {
 		fullHistory = cfg.CSVPrefix + "_stats_history.csv"
 	}
 	srv, err := webui.New(webui.Options{
-		Host: cfg.WebHost, Port: cfg.WebPort, Auth: cfg.WebAuth,
+		Host: cfg.WebHost, Port: cfg.WebPort, Auth: cfg.WebAuth, AllowedHosts: cfg.WebAllowedHosts,
 		Users: cfg.Users, SpawnRate: cfg.SpawnRate, Target: cfg.Host, RunTime: cfg.RunTime,
 		FullHistoryCSV: fullHistory, Version: t.Version,
 		Runner: ws, CSV: csvout.Formats{},

@@ -329,3 +329,53 @@ func fixtureReport() *report.Data {
 	return report.FromSnapshot(st.Snapshot(), report.Info{Host: "http://127.0.0.1:5001", UserClasses: []string{"ApiSyncUser"},
 		Users: 20, SpawnRate: 20, RunTime: time.Minute, Version: "test", Ratios: ratios}, check)
 }
+
+// TestBrowserCrossSitePage opens, in a real browser, a page of another site
+// (http://localhost:P, cross-site to the UI at http://127.0.0.1:Q) that
+// auto-submits Locust's start form to the UI and loads /stop and
+// /stats/reset as images, as the review's attack does. The UI sees the
+// three requests and acts on none of them.
+func TestBrowserCrossSitePage(t *testing.T) {
+	ctx := browsertest.New(t)
+	srv, fr := newTestServer(t, nil)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	all := make(chan struct{})
+	var once sync.Once
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Handler().ServeHTTP(w, r)
+		mu.Lock()
+		seen[r.URL.Path]++
+		done := seen["/swarm"] > 0 && seen["/stop"] > 0 && seen["/stats/reset"] > 0
+		mu.Unlock()
+		if done {
+			once.Do(func() { close(all) })
+		}
+	}))
+	t.Cleanup(ui.Close)
+	page := `<!doctype html><title>cats</title>
+<img src="` + ui.URL + `/stop"><img src="` + ui.URL + `/stats/reset">
+<form id="f" method="post" action="` + ui.URL + `/swarm">
+<input name="user_count" value="1000"><input name="spawn_rate" value="1000"><input name="host" value="http://127.0.0.1:9">
+</form>
+<script>window.addEventListener("load", function () { document.getElementById("f").submit(); });</script>`
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, page)
+	}))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	browsertest.Do(t, ctx, "open the other site's page", chromedp.Navigate(evilURL))
+	select {
+	case <-all:
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("the browser did not send the three requests: %v", seen)
+	}
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if len(fr.starts) != 0 || fr.stops != 0 || fr.resets != 0 {
+		t.Fatalf("a cross-site page drove the UI: starts %v, %d stops, %d resets", fr.starts, fr.stops, fr.resets)
+	}
+}

@@ -37,9 +37,9 @@ const maxRows = 500
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleIndex)
-	mux.HandleFunc("POST /swarm", s.handleSwarm)
-	mux.HandleFunc("GET /stop", s.handleStop)
-	mux.HandleFunc("GET /stats/reset", s.handleReset)
+	mux.HandleFunc("POST /swarm", s.sameSite(s.handleSwarm))
+	mux.HandleFunc("GET /stop", s.sameSite(s.handleStop))
+	mux.HandleFunc("GET /stats/reset", s.sameSite(s.handleReset))
 	mux.HandleFunc("GET /stats/requests", s.handleRequests)
 	mux.HandleFunc("GET /stats/history", s.handleHistory)
 	mux.HandleFunc("GET /stats/requests/csv", s.csvHandler("requests", s.opts.CSV.Stats))
@@ -60,7 +60,7 @@ func (s *Server) routes() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("/static/", static) // not protected, as Locust's /static/
 	root.Handle("/", protected)
-	return root
+	return s.guard(root)
 }
 
 func asset(contentType, body string) http.HandlerFunc {
@@ -93,6 +93,7 @@ var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&
 
 type pageData struct {
 	State, Host, Version, RunTime string
+	CSRFToken                     string
 	Users                         int
 	SpawnRate                     string
 	FullHistory                   bool
@@ -106,6 +107,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
 		Users:       s.opts.Users,
 		SpawnRate:   strconv.FormatFloat(s.opts.SpawnRate, 'g', -1, 64),
 		FullHistory: s.opts.FullHistoryCSV != "",
+		CSRFToken:   s.csrf,
 	}
 	if s.opts.RunTime > 0 {
 		d.RunTime = strconv.FormatInt(int64(s.opts.RunTime/time.Second), 10) + "s"

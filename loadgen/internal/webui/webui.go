@@ -76,6 +76,10 @@ type Options struct {
 	// Auth is "user:password" to require HTTP Basic on every route except
 	// /static/; "" for none.
 	Auth string
+	// AllowedHosts are extra names (or IP literals) the Host header may
+	// carry, beyond the loopback names and the addresses the UI listens on
+	// (--web-allowed-hosts); "*" allows any.
+	AllowedHosts []string
 	// Form defaults: users, spawn rate, target host and run time (0 = none).
 	Users     int
 	SpawnRate float64
@@ -107,6 +111,8 @@ type Server struct {
 	opts       Options
 	user, pass []byte
 	handler    http.Handler
+	hosts      hostPolicy
+	csrf       string // the page's CSRF token, for the life of the server
 
 	mu       sync.Mutex
 	target   string // current target host
@@ -131,7 +137,7 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheFor == 0 {
 		opts.CacheFor = time.Second
 	}
-	s := &Server{opts: opts, target: opts.Target}
+	s := &Server{opts: opts, target: opts.Target, hosts: newHostPolicy(opts.Host, opts.AllowedHosts), csrf: newCSRFToken()}
 	if opts.Auth != "" {
 		user, pass, ok := strings.Cut(opts.Auth, ":")
 		if !ok || user == "" {
@@ -182,9 +188,14 @@ func URL(ln net.Listener) string {
 // (up to 5 s for in-flight requests) and closes ln. It returns nil after a
 // shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Timeouts so that slow or stalled clients cannot hold connections (and
+	// file descriptors, which the users need) for long: the whole request
+	// within 30 s, the answer (the largest is /stats/report) within 60 s.
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
 	errc := make(chan error, 1)

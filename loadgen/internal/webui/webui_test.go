@@ -134,6 +134,7 @@ func do(t *testing.T, h http.Handler, method, path string, form url.Values, auth
 		body = strings.NewReader(form.Encode())
 	}
 	req := httptest.NewRequest(method, path, body)
+	req.Host = "127.0.0.1:8089" // httptest's example.com is not this server's name
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -27,15 +27,18 @@
 
   function show(id, on) { $(id).hidden = !on; }
 
+  // The server refuses state changes from a browser without the page's token.
+  var csrf = {"X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content};
+
   function getJSON(url) {
-    return fetch(url, {cache: "no-store", credentials: "same-origin"}).then(function (r) {
+    return fetch(url, {cache: "no-store", credentials: "same-origin", headers: csrf}).then(function (r) {
       if (!r.ok) { throw new Error(url + ": HTTP " + r.status); }
       return r.json();
     });
   }
 
   function post(url, form) {
-    return fetch(url, {method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form))})
+    return fetch(url, {method: "POST", credentials: "same-origin", headers: csrf, body: new URLSearchParams(new FormData(form))})
       .then(function (r) { return r.json(); });
   }
 
@@ -291,7 +294,7 @@
     getJSON("./stop").then(function () { setState("stopping"); }).catch(function () {});
   });
   $("btn-reset").addEventListener("click", function () {
-    fetch("./stats/reset", {credentials: "same-origin"}).catch(function () {});
+    fetch("./stats/reset", {credentials: "same-origin", headers: csrf}).catch(function () {});
   });
   Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (t) {
     t.addEventListener("click", function (ev) { ev.preventDefault(); selectTab(t.getAttribute("data-tab")); });

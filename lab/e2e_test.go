@@ -401,3 +401,53 @@ func TestUsageExitCode(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputFolder: two labs started in the same second get a folder
+// each, and a non-empty --out is refused unless --force.
+func TestOutputFolder(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	now := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	a, err := newOutDir(parent, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newOutDir(parent, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || filepath.Base(a) != "20261130-030000" || filepath.Base(b) != "20261130-030000-2" {
+		t.Errorf("same-second folders: %s and %s", a, b)
+	}
+
+	used := filepath.Join(parent, "used")
+	if err := os.MkdirAll(used, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(used, "response_time_async_stats.csv"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		dir   string
+		force bool
+		ok    bool
+	}{
+		{"new folder", filepath.Join(parent, "new"), false, true},
+		{"empty folder", a, false, true},
+		{"folder of an earlier run", used, false, false},
+		{"folder of an earlier run, forced", used, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkOutDir(tc.dir, tc.force)
+			if (err == nil) != tc.ok {
+				t.Errorf("checkOutDir(%s, %v) = %v, want ok %v", tc.dir, tc.force, err, tc.ok)
+			}
+		})
+	}
+	err = run(context.Background(), []string{"run", "--profile", "smoke", "--out", used, "--targets-bin", "/bin/sh", "--loadgen-bin", "/bin/sh"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not empty") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("lab run into a used folder: %v, want a one-line refusal", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,7 +78,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		external                                                               bool
 	)
 	fs.StringVar(&prof, "profile", "full", "run profile: "+strings.Join(profile.Names(), ", ")+" (see above)")
-	fs.StringVar(&out, "out", "", "output folder (default output/<timestamp>)")
+	fs.StringVar(&out, "out", "", "output folder (default output/<timestamp>, made unique); it must be empty or new")
+	force := fs.Bool("force", false, "write into a non-empty --out folder anyway (files of the same names are replaced, others stay)")
 	fs.StringVar(&only, "only", "", "run one target only: sync or async")
 	fs.StringVar(&exps, "experiments", "1,2,3,4", "experiments to run, comma-separated")
 	fs.StringVar(&bind, "bind", "127.0.0.1", "address the services listen on")
@@ -125,8 +127,11 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if out == "" {
-		out = filepath.Join("output", time.Now().Format("20060102-150405"))
+	defaultOut := out == ""
+	if defaultOut {
+		out = filepath.Join("output", time.Now().Format("20060102-150405")) // for Validate; made unique below
+	} else if err := checkOutDir(out, *force); err != nil {
+		return err
 	}
 	cfg := orchestrate.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
 		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
@@ -140,7 +145,12 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Preflight(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if defaultOut {
+		if out, err = newOutDir("output", time.Now()); err != nil {
+			return err
+		}
+		cfg.Out = out
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("create output folder: %w", err)
 	}
 	logf, err := os.Create(filepath.Join(out, "lab.log"))
@@ -203,4 +213,45 @@ func parseExperiments(s string) ([]int, error) {
 		return nil, errors.New("parse --experiments: empty list")
 	}
 	return out, nil
+}
+
+// checkOutDir refuses an --out folder that already holds files, unless
+// force: another run's files (an earlier run's async CSVs beside a new
+// --only sync report) would mix with this run's.
+func checkOutDir(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check output folder: %w", err)
+	case len(entries) > 0 && !force:
+		return fmt.Errorf("check output folder: %s is not empty (another run's files would mix with this one's); choose another --out or add --force", dir)
+	}
+	return nil
+}
+
+// newOutDir creates a new run folder under parent named after now
+// (YYYYmmdd-HHMMSS), with a suffix -2, -3, ... when that name is taken:
+// two labs started in the same second get a folder each. Creating it is
+// the claim (os.Mkdir fails on an existing folder), so there is no race.
+func newOutDir(parent string, now time.Time) (string, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("create output folder: %w", err)
+	}
+	base := filepath.Join(parent, now.Format("20060102-150405"))
+	for i := 1; i <= 1000; i++ {
+		dir := base
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("create output folder: %w", err)
+		}
+	}
+	return "", fmt.Errorf("create output folder: %s and 999 others exist", base)
 }

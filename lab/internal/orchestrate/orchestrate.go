@@ -13,9 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,12 +149,23 @@ type Lab struct {
 	planned  time.Duration // experiment time still planned after the current one
 	index    int
 	count    int
-	services map[string]string // service name → base URL
+	services map[string]string      // service name → base URL
+	children map[string]*proc.Child // service name → child process (none with External)
+	// idleWait bounds the wait for an idle target before each experiment.
+	idleWait time.Duration
+	// hook, when set (tests), is called at named points of the run, e.g.
+	// "experiment sync 2" just before that experiment starts.
+	hook func(point string)
 }
+
+// IdleWait is how long the lab waits, before each experiment, for the
+// target to finish what earlier load left in flight; after it the
+// experiment starts anyway, and the report says so.
+const IdleWait = 30 * time.Second
 
 // New returns a Lab writing progress to pr and its log to log.
 func New(cfg Config, log zerolog.Logger, pr *progress.Printer) *Lab {
-	return &Lab{cfg: cfg, log: log, pr: pr, services: map[string]string{}}
+	return &Lab{cfg: cfg, log: log, pr: pr, services: map[string]string{}, children: map[string]*proc.Child{}, idleWait: IdleWait}
 }
 
 // Preflight validates c and checks what must hold before anything
@@ -177,7 +192,8 @@ func (c *Config) Preflight() error {
 // Run runs the lab. Closing hurry (the second Ctrl-C) makes the child
 // shutdown skip its grace period. The returned Results are always
 // non-nil once the output folder exists; the report is written even when
-// the run fails or is interrupted.
+// the run fails, is interrupted or panics. The status is "complete" only
+// when every experiment ran and gave a result; Run then returns nil.
 func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results, error) {
 	cfg := r.cfg
 	r.started = time.Now()
@@ -204,7 +220,7 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 		case <-watchDone:
 		}
 	}()
-	err := r.run(ctx)
+	err := r.runRecovered(ctx)
 	r.pr.Done()
 	if err != nil {
 		r.pr.Printf("lab: stopping every child process")
@@ -218,11 +234,59 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 		r.res.Status, r.res.Error = "interrupted", err.Error()
 	case err != nil:
 		r.res.Status, r.res.Error = "failed", err.Error()
+	default:
+		if failed := failedExperiments(r.res); len(failed) > 0 {
+			err = fmt.Errorf("run lab: no result from %s", strings.Join(failed, "; "))
+			r.res.Status, r.res.Error = "failed", err.Error()
+		}
 	}
-	if werr := report.Write(cfg.Out, r.res); werr != nil {
+	if werr := writeReport(cfg.Out, r.res, r.log); werr != nil {
 		return r.res, errors.Join(err, werr)
 	}
 	return r.res, err
+}
+
+// runRecovered is run, with a panic turned into an error so that Run
+// still stops every child and writes the partial report.
+func (r *Lab) runRecovered(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).Msg("lab panicked")
+			err = fmt.Errorf("run lab: internal error (panic: %v; the stack is in lab.log)", v)
+		}
+	}()
+	return r.run(ctx)
+}
+
+// writeReport writes the report; should rendering panic on unexpected
+// data, it still writes results.json (without the analysis).
+func writeReport(dir string, res *results.Results, log zerolog.Logger) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).Msg("report panicked")
+			err = fmt.Errorf("write report: internal error (panic: %v; the stack is in lab.log)", v)
+			for _, t := range res.Targets {
+				t.Analysis = nil
+			}
+			if b, merr := results.Marshal(res); merr == nil {
+				_ = os.WriteFile(filepath.Join(dir, results.FileName), b, 0o644)
+			}
+		}
+	}()
+	return report.Write(dir, res)
+}
+
+// failedExperiments lists the experiments that gave no result.
+func failedExperiments(res *results.Results) []string {
+	var out []string
+	for _, t := range res.Targets {
+		for _, e := range t.Experiments {
+			if e.Failed != "" {
+				out = append(out, fmt.Sprintf("%s experiment %d %s (%s)", t.Name, e.Number, e.Name, e.Failed))
+			}
+		}
+	}
+	return out
 }
 
 func (r *Lab) run(ctx context.Context) error {
@@ -293,6 +357,7 @@ func (r *Lab) startServices(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
+		r.children[name] = c
 		r.res.Settings.Services = append(r.res.Settings.Services, results.Command{Name: name, Args: c.Args})
 		return c, nil
 	}
@@ -353,6 +418,9 @@ func (r *Lab) runTarget(ctx context.Context, name string, exps []int) error {
 			e.SpawnRate = float64(e.Users)
 		}
 		t.Experiments = append(t.Experiments, e)
+		if r.hook != nil {
+			r.hook(fmt.Sprintf("experiment %s %d", name, n))
+		}
 		if err := r.runExperiment(ctx, t, e); err != nil {
 			e.Error = err.Error()
 			return err
@@ -361,6 +429,10 @@ func (r *Lab) runTarget(ctx context.Context, name string, exps []int) error {
 	return nil
 }
 
+// runExperiment runs one experiment: it waits for an idle target, then
+// runs loadgen while scraping the target's services. A service that exits
+// meanwhile ends the experiment at once and fails the run. An experiment
+// that gives no result (analysis.Failure) is marked and the run goes on.
 func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.Experiment) error {
 	cfg := r.cfg
 	r.index++
@@ -369,6 +441,16 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 		SpawnRate: e.SpawnRate, RunTime: e.RunTime, UserClass: t.Settings.UserClass, HTML: true, FullHistory: true}
 	e.Command = append([]string{cfg.LoadgenBin}, spec.Args()...)
 	r.pr.Printf("lab: [%d/%d] %s experiment %d %s: %d users at %g/s for %s", r.index, r.count, t.Name, e.Number, e.Name, e.Users, e.SpawnRate, e.RunTime)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := r.watchServices(ctx, cancel)
+	defer stopWatch()
+	e.StartState = r.waitIdle(ctx, t)
+	if err := serviceExit(ctx); err != nil {
+		e.Failed = err.Error()
+		return err
+	}
 
 	// Scrape the target's services every second while loadgen runs.
 	sctx, stopScrape := context.WithCancel(ctx)
@@ -412,6 +494,10 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 			e.ServerRequests = jsonnum.Float(scrape.Delta(s, scrape.RequestsCount))
 		}
 	}
+	if err := serviceExit(ctx); err != nil {
+		e.Failed = err.Error()
+		runErr = err
+	}
 	if err := results.ReadFiles(spec.Prefix(), e, true); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -421,7 +507,146 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 	if s := e.Stats; s != nil {
 		r.pr.Printf("lab: %s %s done: %d requests, %d failures, median %.0f ms, %.1f req/s", t.Name, e.Name, s.Requests, s.Failures, s.MedianMS, s.RPS)
 	}
+	if e.Failed = analysis.Failure(e); e.Failed != "" {
+		r.pr.Printf("lab: %s %s gave no result (%s); nothing is concluded from it", t.Name, e.Name, e.Failed)
+	}
 	return nil
+}
+
+// ServiceExitError says that a service the lab started exited during a run.
+type ServiceExitError struct {
+	Service string
+	At      time.Time
+	Err     error // the exit status (nil for status 0)
+}
+
+func (e *ServiceExitError) Error() string {
+	status := "exit status 0"
+	if e.Err != nil {
+		status = e.Err.Error()
+	}
+	return fmt.Sprintf("%s exited at %s (%s)", e.Service, e.At.UTC().Format("15:04:05"), status)
+}
+
+// serviceExit returns the ServiceExitError that cancelled ctx, if any.
+func serviceExit(ctx context.Context) error {
+	var se *ServiceExitError
+	if errors.As(context.Cause(ctx), &se) {
+		return se
+	}
+	return nil
+}
+
+// watchServices cancels ctx with a *ServiceExitError as soon as one of the
+// services the lab started exits. The returned func stops the watch and
+// waits for it.
+func (r *Lab) watchServices(ctx context.Context, cancel context.CancelCauseFunc) func() {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for name, c := range r.children {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-c.Done():
+				err := &ServiceExitError{Service: name, At: time.Now(), Err: c.Err()}
+				r.log.Error().Str("child", name).Err(c.Err()).Msg("service exited during the run")
+				cancel(err)
+			case <-stop:
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return func() {
+		close(stop)
+		wg.Wait()
+	}
+}
+
+// waitIdle waits until t's scoring service reports nothing in flight on
+// /metrics, for at most r.idleWait, and returns what it read last, just
+// before loadgen starts. A service without /metrics (an external one) is
+// probed instead: waitIdle waits until one predict request answers within
+// twice experiment 1's median (or at all, before experiment 1 has run).
+func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartState {
+	base := r.services[t.Name+" scoring"]
+	client := &http.Client{Timeout: time.Second}
+	start := time.Now()
+	deadline := start.Add(r.idleWait)
+	st := &results.StartState{Inflight: jsonnum.NaN()}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	noted := false
+	for {
+		busy := false
+		if m, err := scrape.Read(ctx, client, base+"/metrics"); err == nil && hasKey(m, scrape.Inflight) {
+			st.Inflight, st.ProbeMS = jsonnum.Float(m[scrape.Inflight]), nil
+			busy = m[scrape.Inflight] > 0
+		} else {
+			ms, ok := r.probe(ctx, t, base)
+			st.ProbeMS = &ms
+			busy = !ok
+		}
+		st.WaitedMS = time.Since(start).Milliseconds()
+		if !busy {
+			return st
+		}
+		if time.Now().After(deadline) {
+			st.TimedOut = true
+			r.pr.Printf("lab: %s is still busy after %s (%s in flight); starting anyway", t.Name+" scoring", r.idleWait, fmtInflight(st.Inflight))
+			return st
+		}
+		if !noted && time.Since(start) > time.Second {
+			noted = true
+			r.pr.Printf("lab: waiting for %s to finish the requests left in flight (%s)", t.Name+" scoring", fmtInflight(st.Inflight))
+		}
+		select {
+		case <-ctx.Done():
+			return st
+		case <-tick.C:
+		}
+	}
+}
+
+func hasKey(m map[string]float64, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func fmtInflight(v jsonnum.Float) string {
+	if !v.Valid() {
+		return "unknown"
+	}
+	return strconv.FormatFloat(float64(v), 'f', 0, 64)
+}
+
+// probeBody is the seed's input, as the user classes send it.
+const probeBody = "[5.1, 3.5, 1.4, 0.2]"
+
+// probe sends one predict request to t and says whether it answered 2xx
+// in time: within twice experiment 1's median, or at all before
+// experiment 1 has a result. It returns the response time in ms.
+func (r *Lab) probe(ctx context.Context, t *results.Target, base string) (float64, bool) {
+	limit := time.Duration(0)
+	if e := t.Find(1); e != nil && e.Failed == "" && e.Stats != nil && e.Stats.MedianMS > 0 {
+		limit = time.Duration(2 * e.Stats.MedianMS * float64(time.Millisecond))
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/ml/"+t.Settings.Route+"/predict", strings.NewReader(probeBody))
+	if err != nil {
+		return math.NaN(), false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	began := time.Now()
+	resp, err := client.Do(req)
+	took := time.Since(began)
+	ms := float64(took) / float64(time.Millisecond)
+	if err != nil {
+		return ms, false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return ms, resp.StatusCode/100 == 2 && (limit == 0 || took <= limit)
 }
 
 // lastLine is the last non-empty line of a log file (for error messages).

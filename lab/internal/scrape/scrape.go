@@ -137,7 +137,13 @@ func (s Scraper) Run(ctx context.Context) []Sample {
 }
 
 func (s Scraper) once(ctx context.Context, client *http.Client) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	return Read(ctx, client, s.URL)
+}
+
+// Read scrapes url once and returns its metrics (summed over label sets,
+// as Parse does).
+func Read(ctx context.Context, client *http.Client, url string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +153,7 @@ func (s Scraper) once(ctx context.Context, client *http.Client) (map[string]floa
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape %s: status %d", s.URL, resp.StatusCode)
+		return nil, fmt.Errorf("scrape %s: status %d", url, resp.StatusCode)
 	}
 	return Parse(resp.Body)
 }

@@ -3,6 +3,7 @@ package predict
 import (
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,14 @@ func TestParseBody(t *testing.T) {
 		{name: "nested array", body: `[[1]]`, status: http.StatusUnprocessableEntity, msg: "got an array"},
 		{name: "bool element", body: `[true]`, status: http.StatusUnprocessableEntity, msg: "got a boolean"},
 		{name: "overflow", body: `[1e400]`, status: http.StatusUnprocessableEntity, msg: "not a finite number"},
+	}
+	// Each array case again, padded past smallBody: the streaming path agrees.
+	for _, tt := range tests[:len(tests):len(tests)] {
+		if strings.HasPrefix(tt.body, "[") {
+			tt.name += " (streamed)"
+			tt.body = "[" + strings.Repeat(" ", smallBody) + tt.body[1:]
+			tests = append(tests, tt)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,5 +87,41 @@ func equal(a, b []float64) bool {
 func TestFeatureKey(t *testing.T) {
 	if got, want := FeatureKey([]float64{5.1, 3.5, 1.4, 0.2}), "features:5.1,3.5,1.4,0.2"; got != want {
 		t.Fatalf("FeatureKey = %q, want %q", got, want)
+	}
+}
+
+// maxArray is a body of zeros just under the servers' 1 MiB limit.
+func maxArray() []byte {
+	return []byte("[" + strings.Repeat("0,", (1<<20)/2-2) + "0]")
+}
+
+// A 1 MiB array is refused after MaxInputs values, without decoding the rest: it
+// allocates about what a normal body does (before: ~500k RawMessages, tens of MB).
+func TestParseBodyMaxArrayIsCheap(t *testing.T) {
+	body := maxArray()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		if _, err := ParseBody(body); err == nil || !strings.Contains(err.Error(), "array too long") {
+			t.Fatalf("1 MiB array: %v, want 'array too long'", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 64<<10 {
+		t.Fatalf("a 1 MiB array allocates %d bytes per parse, want < 64 KiB", per)
+	}
+}
+
+func BenchmarkParseBody(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{{"seed", []byte("[5.1, 3.5, 1.4, 0.2]")}, {"max-array", maxArray()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = ParseBody(bc.body)
+			}
+		})
 	}
 }

@@ -71,6 +71,10 @@ func newEcho(c *core) *echoServer {
 	e.GET(targetsapi.MetricsPath, echo.WrapHandler(c.svc.Metrics.Handler()))
 	e.POST(c.cfg.Route.PredictPath(), func(ctx echo.Context) error {
 		req := ctx.Request()
+		if encoded(req.Header.Values("Content-Encoding")...) {
+			r := unsupportedEncoding()
+			return ctx.JSONBlob(r.Status, r.Body)
+		}
 		if req.ContentLength > c.cfg.BodyLimit {
 			r := c.tooLarge()
 			return ctx.JSONBlob(r.Status, r.Body)

@@ -92,12 +92,18 @@ func newFiber(c *core) *fiberServer {
 	app.Get(targetsapi.HealthPath, func(ctx *fiber.Ctx) error { return sendJSON(ctx, http.StatusOK, healthBody) })
 	app.Get(targetsapi.MetricsPath, adaptor.HTTPHandler(c.svc.Metrics.Handler()))
 	app.Post(c.cfg.Route.PredictPath(), func(ctx *fiber.Ctx) error {
-		if int64(len(ctx.Body())) > c.cfg.BodyLimit {
+		if encoded(string(ctx.Request().Header.Peek(fiber.HeaderContentEncoding))) {
+			r := unsupportedEncoding()
+			return sendJSON(ctx, r.Status, r.Body)
+		}
+		// The raw body: fiber's ctx.Body() would inflate it, with no limit.
+		raw := ctx.Request().Body()
+		if int64(len(raw)) > c.cfg.BodyLimit {
 			r := c.tooLarge()
 			return sendJSON(ctx, r.Status, r.Body)
 		}
 		// Copy: fiber reuses the request's memory once the handler returns.
-		body := append([]byte(nil), ctx.Body()...)
+		body := append([]byte(nil), raw...)
 		r := c.predict(context.Background(), body)
 		return sendJSON(ctx, r.Status, r.Body)
 	})

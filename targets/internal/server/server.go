@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -164,6 +165,25 @@ func (c *core) predict(ctx context.Context, body []byte) predict.Response {
 func (c *core) accessLog(method, path string, status int, start time.Time) {
 	c.svc.Log.Info().Str("method", method).Str("path", path).Int("status", status).
 		Float64("duration_ms", float64(time.Since(start).Microseconds())/1000).Msg("request")
+}
+
+// encoded reports whether a Content-Encoding header (its values) asks for a
+// decoding. Bodies are never decoded: an inflated body could be any size (a few
+// KB of gzip inflate to gigabytes), so they are refused with 415 instead, on
+// both frameworks, before any byte is read.
+func encoded(values ...string) bool {
+	for _, v := range values {
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !strings.EqualFold(tok, "identity") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func unsupportedEncoding() predict.Response {
+	return predict.ErrorResponse(http.StatusUnsupportedMediaType, "unsupported Content-Encoding: send the body uncompressed")
 }
 
 func (c *core) tooLarge() predict.Response {

@@ -84,6 +84,12 @@ type Runner struct {
 	killCtx context.Context
 	killAll context.CancelFunc
 
+	// ctl serialises Start and Stop: a Start that comes while a Stop waits
+	// for its users (stop timeout) waits for it, so that every user a Start
+	// spawns is one a later Stop sees. mu alone is released during those
+	// waits.
+	ctl sync.Mutex
+
 	mu        sync.Mutex
 	live      []*user
 	counts    map[string]int
@@ -164,6 +170,8 @@ func ClassCountsJSON(counts map[string]int) string {
 // Start ramps to n users at rate users per second, from however many are
 // running; it returns at once. A ramp already in progress is replaced.
 func (r *Runner) Start(n int, rate float64) {
+	r.ctl.Lock()
+	defer r.ctl.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stopRampLocked()
@@ -252,6 +260,8 @@ func (r *Runner) resize(n int, gap time.Duration) {
 // Stop ends the ramp and stops every user, honouring StopTimeout, and waits
 // for all user goroutines to exit.
 func (r *Runner) Stop() {
+	r.ctl.Lock()
+	defer r.ctl.Unlock()
 	r.mu.Lock()
 	r.stopRampLocked()
 	live := r.live

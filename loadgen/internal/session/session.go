@@ -64,6 +64,12 @@ type Session struct {
 	runLog  zerolog.Logger
 	mainLog zerolog.Logger
 
+	// ctl serialises Start and Stop for their whole length: a Start during a
+	// Stop (which can wait up to the stop timeout) waits for it, and so
+	// never adds users the Stop does not stop, nor a runner it does not
+	// know. mu, which the readers take, is not held across those waits.
+	ctl sync.Mutex
+
 	mu     sync.Mutex
 	r      *runner.Runner
 	host   string
@@ -83,8 +89,11 @@ func New(opts Options) *Session {
 
 // Start starts a test with users at spawnRate against host, or changes the
 // user count of the running one. runTime > 0 stops the test that long after
-// this call (the ramp counts toward it).
+// this call (the ramp counts toward it). A Start while a Stop is under way
+// waits for it to finish, then starts a new test.
 func (s *Session) Start(users int, spawnRate float64, host string, runTime time.Duration) error {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -163,6 +172,8 @@ func (s *Session) timeLimit(gen uint64) {
 // Stop stops the running test (honouring the stop timeout) and waits for
 // its users. Statistics are kept.
 func (s *Session) Stop() {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopLocked()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -88,4 +89,74 @@ func TestLoopTicksEverySecond(t *testing.T) {
 			t.Fatalf("self-check timeline has %d points, want 5 (one per closed second)", got)
 		}
 	})
+}
+
+// TestStartDuringStop is the review's R8: with a stop timeout, a Stop waits
+// for the users' tasks; a Start arriving meanwhile (a double click, a
+// script) must not add users that Stop never stops. The Start waits for the
+// Stop, and a later Stop stops everything.
+func TestStartDuringStop(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var inflight atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inflight.Add(1)
+		defer inflight.Add(-1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	s := New(Options{
+		Classes: []users.Class{{Name: "U", Weight: 1, Tasks: []users.Task{{Method: "GET", Path: "/", Weight: 1}}}},
+		Stats:   stats.New(time.Now), Log: zerolog.Nop(), StopTimeout: time.Hour,
+	})
+	deadline := time.After(60 * time.Second) // a hang, not a timing: every step below is short
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			select {
+			case <-deadline:
+				t.Fatalf("gave up waiting for %s", what)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	if err := s.Start(4, 100, srv.URL, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("4 requests in flight", func() bool { return inflight.Load() == 4 })
+
+	stopped := make(chan struct{})
+	go func() { s.Stop(); close(stopped) }() // waits for the 4 hung tasks (stop timeout 1 h)
+	waitFor("the stopping state", func() bool { return s.State() == StateStopping })
+	started := make(chan error, 1)
+	go func() { started <- s.Start(4, 100, srv.URL, 0) }()
+
+	close(release) // the old users' tasks end; they stop
+	select {
+	case <-stopped:
+	case <-deadline:
+		t.Fatal("the first Stop never returned (users started during it are waited for)")
+	}
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-deadline:
+		t.Fatal("the Start never returned")
+	}
+	waitFor("the new test's 4 users", func() bool { return s.UserCount() == 4 })
+	done := make(chan struct{})
+	go func() { s.Stop(); close(done) }()
+	select {
+	case <-done:
+	case <-deadline:
+		t.Fatal("the second Stop never returned")
+	}
+	if s.State() != StateStopped || s.UserCount() != 0 {
+		t.Fatalf("after the stop: %s, %d users", s.State(), s.UserCount())
+	}
 }

@@ -57,9 +57,31 @@ func (p Point) Verdict() string {
 	case math.Abs(p.ErrorPct()) <= Tolerance:
 		return fmt.Sprintf("%+.1f %%: within ±%g %%", p.ErrorPct(), Tolerance)
 	case p.ErrorPct() < 0:
-		return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does less than %s says", p.ErrorPct(), p.Bottleneck, p.formula())
+		return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does less than %s says%s", p.ErrorPct(), p.Bottleneck, p.formula(), p.serverNote())
 	}
-	return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does more than %s says", p.ErrorPct(), p.Bottleneck, p.formula())
+	return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does more than %s says%s", p.ErrorPct(), p.Bottleneck, p.formula(), p.serverNote())
+}
+
+// ModelServerMS is the busy time per request the model expects of the
+// scoring station: W / X for a pool (E[S] with the waits the MVA adds),
+// c for an event loop.
+func (p Point) ModelServerMS() float64 {
+	if p.Settings.Style == queueing.StyleEventLoop {
+		return msOf(p.Settings.Scoring.CPUCost + queueing.DefaultLoopCPU)
+	}
+	if p.PredictedRPS <= 0 {
+		return 0
+	}
+	return float64(p.Settings.Scoring.Workers) / p.PredictedRPS * 1000
+}
+
+// serverNote compares the scoring station's busy time per request, from
+// /metrics, with the model's.
+func (p Point) serverNote() string {
+	if p.Server.PerRequestMS <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (/metrics: the %s was busy %.1f ms per request, the model expects %.1f ms)", p.Server.Station, p.Server.PerRequestMS, p.ModelServerMS())
 }
 
 func (p Point) formula() string {

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"predictlab/internal/locustcsv"
+	"predictlab/internal/targetsapi"
+	"predictlab/lab/internal/profile"
+	"predictlab/lab/internal/scrape"
 )
 
 // Row is one second of a point's history: the Aggregated row of
@@ -98,4 +101,41 @@ func Measure(rows []Row, pacing, warmup time.Duration) (Measured, error) {
 		m.MinRPS = m.RPS
 	}
 	return m, nil
+}
+
+// ServerTime is the time the scoring service's executor spent per request
+// over a window, from its /metrics counters: for a blocking pool the
+// workers' busy seconds per request (E[S], waits for a core included),
+// for an event loop the loops' busy seconds per request (c).
+type ServerTime struct {
+	// Station is the station it measures (scoring pool or event loop).
+	Station string
+	// PerRequestMS is busy time per completed request; 0 = unknown.
+	PerRequestMS float64
+	// CapacityRPS is the station's capacity with that time: W / E[S] or L / c.
+	CapacityRPS float64
+}
+
+// ServerTimeOf computes ServerTime from the samples taken within [from, to]
+// (Unix seconds) for a scoring service with settings t.
+func ServerTimeOf(samples []scrape.Sample, t profile.Target, from, to float64) ServerTime {
+	var in []scrape.Sample
+	for _, s := range samples {
+		if u := float64(s.Time.UnixNano()) / 1e9; u >= from-0.5 && u <= to+1 {
+			in = append(in, s)
+		}
+	}
+	busy, servers := targetsapi.MetricWorkersBusySeconds, t.Scoring.Workers
+	st := ServerTime{Station: "scoring pool"}
+	if t.Style == "eventloop" {
+		busy, servers, st.Station = targetsapi.MetricLoopBusySeconds, t.Scoring.Loops, "scoring event loop"
+	}
+	b := scrape.Delta(in, busy)
+	n := scrape.Delta(in, targetsapi.MetricRequestDuration+"_count")
+	if math.IsNaN(b) || math.IsNaN(n) || n <= 0 || b <= 0 {
+		return ServerTime{}
+	}
+	st.PerRequestMS = b / n * 1000
+	st.CapacityRPS = float64(servers) / (b / n)
+	return st
 }

@@ -22,6 +22,7 @@ import (
 	"predictlab/lab/internal/proc"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/queueing"
+	"predictlab/lab/internal/scrape"
 )
 
 // Timing is how long each point runs, by sweep profile.
@@ -182,7 +183,10 @@ type Point struct {
 	MedianMS  float64                `json:"-"`
 	SelfCheck *loadgenjson.SelfCheck `json:"-"`
 	LoadAvg   float64                `json:"-"` // the machine's 1-minute load average when the point ended
-	Error     string                 `json:"-"`
+	// Server is what the scoring service's /metrics says it spent per
+	// request over the measurement window (zero when it could not tell).
+	Server ServerTime `json:"-"`
+	Error  string     `json:"-"`
 }
 
 // Counts reports whether the point is a capacity measurement that can be
@@ -339,7 +343,15 @@ func (s *Sweeper) point(ctx context.Context, tn string, v Setting, n, total int)
 	spec := experiment.Spec{Name: p.File, Dir: cfg.Out, Loadgen: cfg.LoadgenBin, Host: url, Users: p.Users,
 		SpawnRate: math.Max(1, float64(p.Users)/cfg.Timing.Ramp.Seconds()), RunTime: cfg.Timing.RunTime,
 		UserClass: t.UserClass, HTML: true, FullHistory: true}
+	// The scoring service's internals, every second while loadgen runs.
+	sctx, stopScrape := context.WithCancel(ctx)
+	scraped := make(chan []scrape.Sample, 1)
+	go func() {
+		scraped <- scrape.Scraper{Service: tn + " scoring", URL: url + "/metrics", Interval: time.Second}.Run(sctx)
+	}()
 	out, err := experiment.Run(ctx, s.sup, spec, nil)
+	stopScrape()
+	samples := <-scraped
 	p.LoadAvg = float64(envinfo.LoadAvg())
 	if err != nil {
 		p.Error = err.Error()
@@ -361,6 +373,7 @@ func (s *Sweeper) point(ctx context.Context, tn string, v Setting, n, total int)
 		return p, nil // a point without a measurement is data, not the end of the sweep
 	}
 	p.MeasuredRPS = p.Measured.RPS
+	p.Server = ServerTimeOf(samples, t, p.Measured.From, p.Measured.To)
 	p.Valid = p.SelfCheck != nil && p.SelfCheck.Valid
 	p.GeneratorBound = p.Measured.KeptUp() || (p.SelfCheck != nil && p.SelfCheck.MaxCPUPercent >= 90)
 	verdict := fmt.Sprintf("%+.1f %% from the prediction", p.ErrorPct())

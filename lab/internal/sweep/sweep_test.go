@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"predictlab/internal/loadgenjson"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/envinfo"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/queueing"
+	"predictlab/lab/internal/scrape"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -316,5 +318,38 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("case %d: no error for %+v", i, c)
 		}
+	}
+}
+
+func TestServerTimeOf(t *testing.T) {
+	t.Parallel()
+	base, _ := profile.Lookup("full")
+	at := func(sec int, busy, n float64, busyName string) scrape.Sample {
+		return scrape.Sample{Time: time.Unix(int64(1000+sec), 0), Values: map[string]float64{
+			busyName: busy, targetsapi.MetricRequestDuration + "_count": n}}
+	}
+	loop := []scrape.Sample{at(0, 0, 0, targetsapi.MetricLoopBusySeconds), at(5, 1, 100, targetsapi.MetricLoopBusySeconds),
+		at(10, 2.2, 200, targetsapi.MetricLoopBusySeconds), at(15, 3.4, 300, targetsapi.MetricLoopBusySeconds)}
+	pool := []scrape.Sample{at(5, 10, 100, targetsapi.MetricWorkersBusySeconds), at(10, 19, 190, targetsapi.MetricWorkersBusySeconds)}
+	tests := []struct {
+		name      string
+		samples   []scrape.Sample
+		target    profile.Target
+		wantMS    float64
+		wantCap   float64
+		wantStati string
+	}{
+		{"event loop: c from busy seconds, the window only", loop, base.Async, 12, 1 / 0.012, "scoring event loop"},
+		{"pool: E[S] from the workers' busy seconds", pool, base.Sync, 100, 8 / 0.1, "scoring pool"},
+		{"no metrics", []scrape.Sample{{Time: time.Unix(1005, 0)}, {Time: time.Unix(1010, 0)}}, base.Sync, 0, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := ServerTimeOf(tc.samples, tc.target, 1005, 1015)
+			if math.Abs(got.PerRequestMS-tc.wantMS) > 1e-9 || math.Abs(got.CapacityRPS-tc.wantCap) > 1e-9 || got.Station != tc.wantStati {
+				t.Errorf("got %+v, want %.1f ms, %.2f req/s, %q", got, tc.wantMS, tc.wantCap, tc.wantStati)
+			}
+		})
 	}
 }

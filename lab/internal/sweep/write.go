@@ -61,10 +61,10 @@ var stationNames = []string{queueing.StationScoringPool, queueing.StationScoring
 
 // row is one point as the tables show it.
 type row struct {
-	Target, Value, Predicted, Bottleneck, Measured, Verdict, Users, Median, SelfCheck, Load, File string
-	Stations                                                                                      []string
-	Explanation                                                                                   string
-	Miss                                                                                          bool
+	Target, Value, Predicted, Bottleneck, Measured, Verdict, Users, Median, SelfCheck, Load, File, Server string
+	Stations                                                                                              []string
+	Explanation                                                                                           string
+	Miss                                                                                                  bool
 }
 
 func (r *Result) rows() []row {
@@ -72,7 +72,7 @@ func (r *Result) rows() []row {
 	for _, p := range r.Points {
 		w := row{Target: p.Target, Value: p.Raw, Predicted: fmt.Sprintf("%.1f", p.PredictedRPS), Bottleneck: p.Bottleneck,
 			Measured: p.Display(), Verdict: p.Verdict(), Users: fmt.Sprint(p.Users), Median: "–", SelfCheck: "–",
-			Load: "–", File: p.File, Explanation: p.Capacity.Explanation,
+			Load: "–", File: p.File, Explanation: p.Capacity.Explanation, Server: "–",
 			Miss: p.Counts() && math.Abs(p.ErrorPct()) > Tolerance}
 		if !math.IsNaN(p.MedianMS) && p.MedianMS > 0 {
 			w.Median = fmt.Sprintf("%.0f", p.MedianMS)
@@ -83,6 +83,9 @@ func (r *Result) rows() []row {
 				v = "invalid"
 			}
 			w.SelfCheck = fmt.Sprintf("%s (CPU ≤ %.0f %%)", v, sc.MaxCPUPercent)
+		}
+		if p.Server.PerRequestMS > 0 {
+			w.Server = fmt.Sprintf("%.1f / %.1f", p.Server.PerRequestMS, p.ModelServerMS())
 		}
 		if p.LoadAvg > 0 {
 			w.Load = fmt.Sprintf("%.1f", p.LoadAvg)
@@ -112,7 +115,8 @@ func (r *Result) Method() []string {
 		fmt.Sprintf("Prediction (package queueing): every station gets a capacity — scoring pool W / E[S], model pool W_m / (E[D] × fanout), each event loop L / c, the CPU cores / CPU per request (%d cores) — and the smallest names the bottleneck. A blocking pool is also solved as a closed network by exact mean-value analysis (its W workers queue for the cores), which can only lower the prediction. Added costs: feature fetch %s, %s CPU per request across all processes, %s per request on a scoring loop, %s per call on a model loop.",
 			r.Config.Cores, queueing.DefaultFeatureFetch, queueing.DefaultRequestCPU, queueing.DefaultLoopCPU, queueing.DefaultModelLoopCPU),
 		"The CPU cost is busy work that spins for c of wall-clock time: a worker descheduled while spinning still finishes after c, so cores / c is a soft bound for it.",
-		"The machine is shared: the load average column shows what else ran; points at a high load are noisier.",
+		"Scoring busy ms/request: the scoring service's own counters over the same window (workers' busy seconds for a pool, loops' busy seconds for an event loop, per request answered), beside what the model expects (W / predicted rate for a pool, c for a loop).",
+		fmt.Sprintf("The machine is shared: the load average column shows what else ran (%d cores); points at a high load are noisier, and a CPU-bound station gets less than the whole cores the model assumes.", r.Env.CPUs),
 	}
 }
 
@@ -141,11 +145,11 @@ func (r *Result) Markdown(withChart bool) string {
 		b.WriteString("What to look for: each measured point (circle) on its target's dashed predicted line; a bend in the line is the bottleneck moving to another station (labelled at each point); a ring is a run loadgen's self-check judged invalid; a triangle is a lower bound (generator-bound).\n\n")
 	}
 	b.WriteString("## Points: measured vs predicted\n\n")
-	fmt.Fprintf(&b, "| target | %s | predicted req/s | bottleneck | measured req/s | vs prediction | users | median ms | loadgen self-check | load avg |\n", r.Knob)
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| target | %s | predicted req/s | bottleneck | measured req/s | vs prediction | users | median ms | scoring busy ms/request, measured / model | loadgen self-check | load avg |\n", r.Knob)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range r.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Target, w.Value, w.Predicted, w.Bottleneck,
-			w.Measured, w.Verdict, w.Users, w.Median, w.SelfCheck, w.Load)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Target, w.Value, w.Predicted, w.Bottleneck,
+			w.Measured, w.Verdict, w.Users, w.Median, w.Server, w.SelfCheck, w.Load)
 	}
 	b.WriteString("\n## Stations: each one's capacity (req/s)\n\n")
 	fmt.Fprintf(&b, "| target | %s | %s |\n|---|---|%s\n", r.Knob, strings.Join(stationNames, " | "), strings.Repeat("---|", len(stationNames)))

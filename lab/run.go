@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"predictlab/internal/cli"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/orchestrate"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
@@ -73,24 +74,26 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := pflag.NewFlagSet("lab run", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		prof, out, only, exps, bind, syncURL, asyncURL, targetsBin, loadgenBin string
-		ports                                                                  orchestrate.Ports
-		external                                                               bool
+		prof, out, exps, bind, syncURL, asyncURL, targetsBin, loadgenBin string
+		only                                                             targetsapi.Target
+		external                                                         bool
 	)
+	seed := targetsapi.SeedPorts()
+	ports := seed
 	fs.StringVar(&prof, "profile", "full", "run profile: "+strings.Join(profile.Names(), ", ")+" (see above)")
 	fs.StringVar(&out, "out", "", "output folder (default output/<timestamp>, made unique); it must be empty or new")
 	force := fs.Bool("force", false, "write into a non-empty --out folder anyway (files of the same names are replaced, others stay)")
-	fs.StringVar(&only, "only", "", "run one target only: sync or async")
+	fs.Var(&only, "only", "run one target only: sync or async")
 	fs.StringVar(&exps, "experiments", "1,2,3,4", "experiments to run, comma-separated")
 	fs.StringVar(&bind, "bind", "127.0.0.1", "address the services listen on")
-	fs.IntVar(&ports.SyncModel, "sync-model-port", 5000, "sync model service port")
-	fs.IntVar(&ports.SyncScoring, "sync-scoring-port", 5001, "sync scoring service port")
-	fs.IntVar(&ports.AsyncModel, "async-model-port", 8000, "async model service port")
-	fs.IntVar(&ports.AsyncScoring, "async-scoring-port", 8001, "async scoring service port")
-	fs.IntVar(&ports.Store, "store-port", 6379, "feature store port")
+	fs.IntVar(&ports.SyncModel, "sync-model-port", seed.SyncModel, "sync model service port")
+	fs.IntVar(&ports.SyncScoring, "sync-scoring-port", seed.SyncScoring, "sync scoring service port")
+	fs.IntVar(&ports.AsyncModel, "async-model-port", seed.AsyncModel, "async model service port")
+	fs.IntVar(&ports.AsyncScoring, "async-scoring-port", seed.AsyncScoring, "async scoring service port")
+	fs.IntVar(&ports.Store, "store-port", seed.Store, "feature store port")
 	fs.BoolVar(&external, "external", false, "use services already running at --sync-url/--async-url; start and stop nothing")
-	fs.StringVar(&syncURL, "sync-url", "http://127.0.0.1:5001", "sync scoring base URL (with --external)")
-	fs.StringVar(&asyncURL, "async-url", "http://127.0.0.1:8001", "async scoring base URL (with --external)")
+	fs.StringVar(&syncURL, "sync-url", fmt.Sprintf("http://127.0.0.1:%d", seed.SyncScoring), "sync scoring base URL (with --external)")
+	fs.StringVar(&asyncURL, "async-url", fmt.Sprintf("http://127.0.0.1:%d", seed.AsyncScoring), "async scoring base URL (with --external)")
 	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
 	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")
 	help := fs.BoolP("help", "h", false, "show this help")

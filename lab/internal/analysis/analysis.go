@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"predictlab/internal/loadgenjson"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
@@ -35,7 +36,7 @@ func Floor(t profile.Target) float64 {
 	lo := float64(t.Model.ModelDelayMin) / float64(time.Millisecond)
 	hi := float64(t.Model.ModelDelayMax) / float64(time.Millisecond)
 	n := float64(t.Scoring.Fanout)
-	if t.Style == "blocking" {
+	if targetsapi.Style(t.Style) == targetsapi.Blocking {
 		return n * (lo + hi) / 2 // the sum of uniforms is symmetric about its mean
 	}
 	return lo + (hi-lo)*math.Pow(0.5, 1/n) // median of the max of n uniforms
@@ -211,7 +212,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 
 func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {
 	s := t.Settings
-	if s.Style == "blocking" {
+	if targetsapi.Style(s.Style) == targetsapi.Blocking {
 		modelMS := queueing.ServiceModelMS(FeatureFetchMS, s.Scoring.Fanout, meanDelayMS(s.Model), s.Model.CPUCost, s.Scoring.CPUCost)
 		a.ModelPrediction = queueing.Blocking(s.Scoring.Workers, modelMS, pacing)
 		a.ModelPrediction.Formula += " (E[S] from the model: features + fanout × (delay + model CPU) + scoring CPU)"

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/envinfo"
 	"predictlab/lab/internal/experiment"
@@ -40,19 +41,14 @@ import (
 	"predictlab/lab/internal/scrape"
 )
 
-// Ports are the services' TCP ports.
-type Ports struct {
-	SyncModel, SyncScoring, AsyncModel, AsyncScoring, Store int
-}
-
 // Config is a lab run's configuration (the `lab run` flags).
 type Config struct {
 	Profile     profile.Profile
 	Out         string
-	Only        string // "", "sync" or "async"
-	Experiments []int  // subset of 1..4; empty = all
+	Only        targetsapi.Target // "" = both targets
+	Experiments []int             // subset of 1..4; empty = all
 	Bind        string
-	Ports       Ports
+	Ports       targetsapi.Ports
 	External    bool
 	SyncURL     string
 	AsyncURL    string
@@ -66,8 +62,10 @@ func (c *Config) Validate() error {
 	if err := c.Profile.Validate(); err != nil {
 		return err
 	}
-	if c.Only != "" && c.Only != "sync" && c.Only != "async" {
-		return fmt.Errorf("validate config: --only must be sync or async, not %q", c.Only)
+	if c.Only != "" {
+		if _, err := targetsapi.ParseTarget(string(c.Only)); err != nil {
+			return fmt.Errorf("validate config: --only: %w", err)
+		}
 	}
 	for _, n := range c.Experiments {
 		if _, ok := c.Profile.Experiment(n); !ok {
@@ -96,11 +94,11 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) targets() []string {
+func (c *Config) targets() []targetsapi.Target {
 	if c.Only != "" {
-		return []string{c.Only}
+		return []targetsapi.Target{c.Only}
 	}
-	return []string{"sync", "async"}
+	return targetsapi.Targets()
 }
 
 func (c *Config) experiments() []int {
@@ -114,15 +112,21 @@ func (c *Config) experiments() []int {
 
 // portList is the ports the lab will bind, with their services.
 func (c *Config) portList() []proc.Port {
-	ps := []proc.Port{{Service: "feature store", Port: c.Ports.Store}}
+	ps := []proc.Port{{Service: storeName, Port: c.Ports.Store}}
 	for _, t := range c.targets() {
-		if t == "sync" {
-			ps = append(ps, proc.Port{Service: "sync model", Port: c.Ports.SyncModel}, proc.Port{Service: "sync scoring", Port: c.Ports.SyncScoring})
-		} else {
-			ps = append(ps, proc.Port{Service: "async model", Port: c.Ports.AsyncModel}, proc.Port{Service: "async scoring", Port: c.Ports.AsyncScoring})
+		for _, role := range []targetsapi.Role{targetsapi.Model, targetsapi.Scoring} {
+			ps = append(ps, proc.Port{Service: serviceName(t, role), Port: c.Ports.Of(t, role)})
 		}
 	}
 	return ps
+}
+
+// storeName names the feature store in logs, errors and the report.
+const storeName = "feature store"
+
+// serviceName names a service child ("sync model").
+func serviceName(t targetsapi.Target, role targetsapi.Role) string {
+	return string(t) + " " + string(role)
 }
 
 // dialHost is where the lab connects to a service bound on c.Bind.
@@ -202,7 +206,7 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 	r.res = &results.Results{Profile: cfg.Profile, Started: r.started.Round(0), Status: "complete",
 		Env: envinfo.Collect(ctx, cfg.Version),
 		Settings: results.Settings{Out: cfg.Out, Bind: cfg.Bind, External: cfg.External, SyncURL: cfg.SyncURL, AsyncURL: cfg.AsyncURL,
-			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: cfg.Only, Experiments: cfg.experiments()}}
+			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: string(cfg.Only), Experiments: cfg.experiments()}}
 	if !cfg.External {
 		for _, p := range cfg.portList() {
 			r.res.Settings.Ports = append(r.res.Settings.Ports, results.Port{Service: p.Service, Port: p.Port})
@@ -296,13 +300,13 @@ func (r *Lab) run(ctx context.Context) error {
 	if cfg.External {
 		for _, tn := range cfg.targets() {
 			u := strings.TrimRight(cfg.SyncURL, "/")
-			if tn == "async" {
+			if tn == targetsapi.Async {
 				u = strings.TrimRight(cfg.AsyncURL, "/")
 			}
-			if err := proc.WaitHealthy(ctx, nil, u+"/api/v1/healthcheck", cfg.Profile.HealthTimeout); err != nil {
+			if err := proc.WaitHealthy(ctx, nil, u+targetsapi.HealthPath, cfg.Profile.HealthTimeout); err != nil {
 				return fmt.Errorf("external %s target: %w", tn, err)
 			}
-			r.services[tn+" scoring"] = u
+			r.services[serviceName(tn, targetsapi.Scoring)] = u
 		}
 	} else if err := r.startServices(ctx); err != nil {
 		return err
@@ -318,26 +322,21 @@ func (r *Lab) run(ctx context.Context) error {
 	return nil
 }
 
-func (r *Lab) serviceArgs(t profile.Target, role string, port int) []string {
+// serviceArgs is the targets command line of target t's service in role.
+func (r *Lab) serviceArgs(t profile.Target, role targetsapi.Role) []string {
 	cfg := r.cfg
+	tt := targetsapi.Target(t.Name)
 	s := t.Scoring
-	if role == "model" {
+	if role == targetsapi.Model {
 		s = t.Model
 	}
-	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(port))
-	args := []string{role, "--style", t.Style, "--framework", t.Framework, "--addr", addr, "--route", t.Route,
-		"--workers", strconv.Itoa(s.Workers), "--backlog", strconv.Itoa(s.Backlog), "--loops", strconv.Itoa(s.Loops),
-		"--cpu-cost", s.CPUCost.String()}
-	if role == "model" {
-		return append(args, "--model-delay", s.DelayRange())
+	api := s.API(role, t)
+	api.Addr = net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Ports.Of(tt, role)))
+	if role == targetsapi.Scoring {
+		api.ModelURL = cfg.url(cfg.Ports.Of(tt, targetsapi.Model))
+		api.FeatureStore = "redis://" + net.JoinHostPort(cfg.dialHost(), strconv.Itoa(cfg.Ports.Store))
 	}
-	modelPort := cfg.Ports.SyncModel
-	if t.Name == "async" {
-		modelPort = cfg.Ports.AsyncModel
-	}
-	return append(args, "--model-url", cfg.url(modelPort),
-		"--feature-store", "redis://"+net.JoinHostPort(cfg.dialHost(), strconv.Itoa(cfg.Ports.Store)),
-		"--fanout", strconv.Itoa(s.Fanout))
+	return api.Args()
 }
 
 func (r *Lab) startServices(ctx context.Context) error {
@@ -363,7 +362,7 @@ func (r *Lab) startServices(ctx context.Context) error {
 	}
 	r.pr.Printf("lab: starting the feature store and the services (%s)", cfg.TargetsBin)
 	storeAddr := net.JoinHostPort(cfg.dialHost(), strconv.Itoa(cfg.Ports.Store))
-	store, err := start("feature store", []string{"featurestore", "--addr", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Ports.Store))})
+	store, err := start(storeName, targetsapi.Store{Addr: net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Ports.Store))}.Args())
 	if err != nil {
 		return err
 	}
@@ -377,13 +376,10 @@ func (r *Lab) startServices(ctx context.Context) error {
 	}
 	var svcs []svc
 	for _, tn := range cfg.targets() {
-		t, _ := cfg.Profile.Target(tn)
-		mp, sp := cfg.Ports.SyncModel, cfg.Ports.SyncScoring
-		if tn == "async" {
-			mp, sp = cfg.Ports.AsyncModel, cfg.Ports.AsyncScoring
+		t, _ := cfg.Profile.Target(string(tn))
+		for _, role := range []targetsapi.Role{targetsapi.Model, targetsapi.Scoring} {
+			svcs = append(svcs, svc{serviceName(tn, role), r.serviceArgs(t, role), cfg.url(cfg.Ports.Of(tn, role))})
 		}
-		svcs = append(svcs, svc{tn + " model", r.serviceArgs(t, "model", mp), cfg.url(mp)},
-			svc{tn + " scoring", r.serviceArgs(t, "scoring", sp), cfg.url(sp)})
 	}
 	children := make([]*proc.Child, len(svcs))
 	for i, s := range svcs {
@@ -394,7 +390,7 @@ func (r *Lab) startServices(ctx context.Context) error {
 		children[i] = c
 	}
 	for i, s := range svcs {
-		if err := proc.WaitHealthy(ctx, children[i], s.url+"/api/v1/healthcheck", cfg.Profile.HealthTimeout); err != nil {
+		if err := proc.WaitHealthy(ctx, children[i], s.url+targetsapi.HealthPath, cfg.Profile.HealthTimeout); err != nil {
 			return fmt.Errorf("%w; last log line: %s", err, lastLine(filepath.Join(logs, strings.ReplaceAll(s.name, " ", "_")+".log")))
 		}
 		r.services[s.name] = s.url
@@ -403,10 +399,11 @@ func (r *Lab) startServices(ctx context.Context) error {
 	return nil
 }
 
-func (r *Lab) runTarget(ctx context.Context, name string, exps []int) error {
+func (r *Lab) runTarget(ctx context.Context, tn targetsapi.Target, exps []int) error {
 	cfg := r.cfg
+	name := string(tn)
 	pt, _ := cfg.Profile.Target(name)
-	url := r.services[name+" scoring"]
+	url := r.services[serviceName(tn, targetsapi.Scoring)]
 	t := &results.Target{Name: name, URL: url, Settings: pt}
 	r.res.Targets = append(r.res.Targets, t)
 	for _, n := range exps {
@@ -457,17 +454,18 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 	var wg sync.WaitGroup
 	samples := map[string][]scrape.Sample{}
 	var mu sync.Mutex
-	for _, role := range []string{"scoring", "model"} {
-		base, ok := r.services[t.Name+" "+role]
+	for _, role := range []targetsapi.Role{targetsapi.Scoring, targetsapi.Model} {
+		name := serviceName(targetsapi.Target(t.Name), role)
+		base, ok := r.services[name]
 		if !ok {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := scrape.Scraper{Service: t.Name + " " + role, URL: base + "/metrics", Interval: time.Second}.Run(sctx)
+			s := scrape.Scraper{Service: name, URL: base + targetsapi.MetricsPath, Interval: time.Second}.Run(sctx)
 			mu.Lock()
-			samples[role] = s
+			samples[string(role)] = s
 			mu.Unlock()
 		}()
 	}
@@ -489,8 +487,8 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 	e.LoopBusySeconds, e.ServerRequests = jsonnum.NaN(), jsonnum.NaN()
 	for role, s := range samples {
 		e.Internals[role] = scrape.Series(s)
-		if role == "scoring" {
-			e.LoopBusySeconds = jsonnum.Float(scrape.Delta(s, scrape.LoopBusySeconds))
+		if role == string(targetsapi.Scoring) {
+			e.LoopBusySeconds = jsonnum.Float(scrape.Delta(s, targetsapi.MetricLoopBusySeconds))
 			e.ServerRequests = jsonnum.Float(scrape.Delta(s, scrape.RequestsCount))
 		}
 	}
@@ -569,7 +567,8 @@ func (r *Lab) watchServices(ctx context.Context, cancel context.CancelCauseFunc)
 // probed instead: waitIdle waits until one predict request answers within
 // twice experiment 1's median (or at all, before experiment 1 has run).
 func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartState {
-	base := r.services[t.Name+" scoring"]
+	name := serviceName(targetsapi.Target(t.Name), targetsapi.Scoring)
+	base := r.services[name]
 	client := &http.Client{Timeout: time.Second}
 	start := time.Now()
 	deadline := start.Add(r.idleWait)
@@ -579,9 +578,9 @@ func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartSta
 	noted := false
 	for {
 		busy := false
-		if m, err := scrape.Read(ctx, client, base+"/metrics"); err == nil && hasKey(m, scrape.Inflight) {
-			st.Inflight, st.ProbeMS = jsonnum.Float(m[scrape.Inflight]), nil
-			busy = m[scrape.Inflight] > 0
+		if m, err := scrape.Read(ctx, client, base+targetsapi.MetricsPath); err == nil && hasKey(m, targetsapi.MetricInflight) {
+			st.Inflight, st.ProbeMS = jsonnum.Float(m[targetsapi.MetricInflight]), nil
+			busy = m[targetsapi.MetricInflight] > 0
 		} else {
 			ms, ok := r.probe(ctx, t, base)
 			st.ProbeMS = &ms
@@ -593,12 +592,12 @@ func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartSta
 		}
 		if time.Now().After(deadline) {
 			st.TimedOut = true
-			r.pr.Printf("lab: %s is still busy after %s (%s in flight); starting anyway", t.Name+" scoring", r.idleWait, fmtInflight(st.Inflight))
+			r.pr.Printf("lab: %s is still busy after %s (%s in flight); starting anyway", name, r.idleWait, fmtInflight(st.Inflight))
 			return st
 		}
 		if !noted && time.Since(start) > time.Second {
 			noted = true
-			r.pr.Printf("lab: waiting for %s to finish the requests left in flight (%s)", t.Name+" scoring", fmtInflight(st.Inflight))
+			r.pr.Printf("lab: waiting for %s to finish the requests left in flight (%s)", name, fmtInflight(st.Inflight))
 		}
 		select {
 		case <-ctx.Done():
@@ -632,7 +631,7 @@ func (r *Lab) probe(ctx context.Context, t *results.Target, base string) (float6
 		limit = time.Duration(2 * e.Stats.MedianMS * float64(time.Millisecond))
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/ml/"+t.Settings.Route+"/predict", strings.NewReader(probeBody))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+targetsapi.Target(t.Settings.Route).PredictPath(), strings.NewReader(probeBody))
 	if err != nil {
 		return math.NaN(), false
 	}

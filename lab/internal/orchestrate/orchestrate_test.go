@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
 )
@@ -17,30 +18,30 @@ func testConfig(t *testing.T, name string) Config {
 		t.Fatal(err)
 	}
 	return Config{Profile: p, Out: "out", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen",
-		Ports: Ports{SyncModel: 5000, SyncScoring: 5001, AsyncModel: 8000, AsyncScoring: 8001, Store: 6379}}
+		Ports: targetsapi.SeedPorts()}
 }
 
 func TestServiceArgs(t *testing.T) {
 	cfg := testConfig(t, "seed")
 	r := New(cfg, zerolog.Nop(), progress.New(nil, false, 0))
 	tests := []struct {
-		name, target, role string
-		port               int
-		want               string
+		name, target string
+		role         targetsapi.Role
+		want         string
 	}{
-		{"sync model", "sync", "model", 5000,
-			"model --style blocking --framework echo --addr 127.0.0.1:5000 --route sync --workers 8 --backlog 2048 --loops 1 --cpu-cost 0s --model-delay 40ms-50ms"},
-		{"sync scoring", "sync", "scoring", 5001,
-			"scoring --style blocking --framework echo --addr 127.0.0.1:5001 --route sync --workers 8 --backlog 2048 --loops 1 --cpu-cost 5ms --model-url http://127.0.0.1:5000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
-		{"async model", "async", "model", 8000,
-			"model --style eventloop --framework fiber --addr 127.0.0.1:8000 --route async --workers 8 --backlog 2048 --loops 1 --cpu-cost 2.5ms --model-delay 40ms-50ms"},
-		{"async scoring", "async", "scoring", 8001,
-			"scoring --style eventloop --framework fiber --addr 127.0.0.1:8001 --route async --workers 8 --backlog 2048 --loops 1 --cpu-cost 7.5ms --model-url http://127.0.0.1:8000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
+		{"sync model", "sync", targetsapi.Model,
+			"model --style blocking --framework echo --route sync --addr 127.0.0.1:5000 --workers 8 --backlog 2048 --loops 1 --cpu-cost 0s --model-delay 40ms-50ms"},
+		{"sync scoring", "sync", targetsapi.Scoring,
+			"scoring --style blocking --framework echo --route sync --addr 127.0.0.1:5001 --workers 8 --backlog 2048 --loops 1 --cpu-cost 5ms --model-url http://127.0.0.1:5000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
+		{"async model", "async", targetsapi.Model,
+			"model --style eventloop --framework fiber --route async --addr 127.0.0.1:8000 --workers 8 --backlog 2048 --loops 1 --cpu-cost 2.5ms --model-delay 40ms-50ms"},
+		{"async scoring", "async", targetsapi.Scoring,
+			"scoring --style eventloop --framework fiber --route async --addr 127.0.0.1:8001 --workers 8 --backlog 2048 --loops 1 --cpu-cost 7.5ms --model-url http://127.0.0.1:8000 --feature-store redis://127.0.0.1:6379 --fanout 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tg, _ := cfg.Profile.Target(tc.target)
-			if got := strings.Join(r.serviceArgs(tg, tc.role, tc.port), " "); got != tc.want {
+			if got := strings.Join(r.serviceArgs(tg, tc.role), " "); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/internal/testutil"
 	"predictlab/lab/internal/proc"
 	"predictlab/lab/internal/progress"
@@ -29,7 +30,7 @@ func fakeLab(t *testing.T, exps []int, targetsEnv, loadgenEnv []string) *Lab {
 	cfg.Only = "sync"
 	cfg.Experiments = exps
 	ports := testutil.FreePorts(t, 5)
-	cfg.Ports = Ports{SyncModel: ports[0], SyncScoring: ports[1], AsyncModel: ports[2], AsyncScoring: ports[3], Store: ports[4]}
+	cfg.Ports = targetsapi.Ports{SyncModel: ports[0], SyncScoring: ports[1], AsyncModel: ports[2], AsyncScoring: ports[3], Store: ports[4]}
 	cfg.TargetsBin = fakeBin(t, "targets", targetsEnv...)
 	cfg.LoadgenBin = fakeBin(t, "loadgen", loadgenEnv...)
 	if err := cfg.Preflight(); err != nil {

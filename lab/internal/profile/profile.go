@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"predictlab/internal/targetsapi"
 )
 
 // Experiment numbers and names, as in the seed.
@@ -34,7 +36,8 @@ type Experiment struct {
 	FromBreakpoint bool          `json:"from_breakpoint"`
 }
 
-// Service is the settings of one service process (Contract 1 flags).
+// Service is the settings of one service process: the part of
+// targetsapi.Service a profile chooses (Args turns it into the command line).
 type Service struct {
 	// CPUCost is busy work on the request path (--cpu-cost).
 	CPUCost time.Duration `json:"cpu_cost"`
@@ -51,11 +54,11 @@ type Service struct {
 
 // Target is one architecture under test: a scoring service and its model.
 type Target struct {
-	Name      string  `json:"name"`  // "sync" or "async"
-	Style     string  `json:"style"` // "blocking" or "eventloop"
+	Name      string  `json:"name"`  // a targetsapi.Target
+	Style     string  `json:"style"` // a targetsapi.Style
 	Framework string  `json:"framework"`
 	UserClass string  `json:"user_class"`
-	Route     string  `json:"route"` // "sync" or "async"
+	Route     string  `json:"route"` // the targetsapi.Target whose predict route it serves
 	Scoring   Service `json:"scoring"`
 	Model     Service `json:"model"`
 }
@@ -96,10 +99,10 @@ type Reference struct {
 
 // Target returns the profile's target called name ("sync" or "async").
 func (p Profile) Target(name string) (Target, bool) {
-	switch name {
-	case "sync":
+	switch targetsapi.Target(name) {
+	case targetsapi.Sync:
 		return p.Sync, true
-	case "async":
+	case targetsapi.Async:
 		return p.Async, true
 	}
 	return Target{}, false
@@ -162,16 +165,21 @@ func (p Profile) Validate() error {
 
 func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 
+// baseService is the services' defaults (targetsapi's).
 func baseService() Service {
-	return Service{Workers: 8, Backlog: 2048, Loops: 1, ModelDelayMin: 40 * time.Millisecond,
-		ModelDelayMax: 50 * time.Millisecond, Fanout: 2}
+	return Service{Workers: targetsapi.DefaultWorkers, Backlog: targetsapi.DefaultBacklog, Loops: targetsapi.DefaultLoops,
+		ModelDelayMin: targetsapi.DefaultModelDelay.Min, ModelDelayMax: targetsapi.DefaultModelDelay.Max, Fanout: targetsapi.DefaultFanout}
+}
+
+// newTarget is target t with its style, framework, user class and route
+// from targetsapi and the default service settings.
+func newTarget(t targetsapi.Target) Target {
+	return Target{Name: string(t), Style: string(t.Style()), Framework: string(t.Framework()), UserClass: t.UserClass(), Route: string(t),
+		Scoring: baseService(), Model: baseService()}
 }
 
 func targets(syncScoringCPU, syncModelCPU, asyncScoringCPU, asyncModelCPU time.Duration) (Target, Target) {
-	s := Target{Name: "sync", Style: "blocking", Framework: "echo", UserClass: "ApiSyncUser", Route: "sync",
-		Scoring: baseService(), Model: baseService()}
-	a := Target{Name: "async", Style: "eventloop", Framework: "fiber", UserClass: "ApiAsyncUser", Route: "async",
-		Scoring: baseService(), Model: baseService()}
+	s, a := newTarget(targetsapi.Sync), newTarget(targetsapi.Async)
 	s.Scoring.CPUCost, s.Model.CPUCost = syncScoringCPU, syncModelCPU
 	a.Scoring.CPUCost, a.Model.CPUCost = asyncScoringCPU, asyncModelCPU
 	return s, a
@@ -271,5 +279,20 @@ func Help() string {
 
 // DelayRange formats a model delay range the way targets expects (40ms-50ms).
 func (s Service) DelayRange() string {
-	return s.ModelDelayMin.String() + "-" + s.ModelDelayMax.String()
+	return targetsapi.DelayRange{Min: s.ModelDelayMin, Max: s.ModelDelayMax}.String()
+}
+
+// API is s as the service settings of role for target t, without an
+// address, model URL or feature store (the caller's to choose). Settings
+// a profile leaves to targets (seed, timeouts) stay zero, so Args leaves
+// them out and targets applies its defaults.
+func (s Service) API(role targetsapi.Role, t Target) targetsapi.Service {
+	api := targetsapi.Service{Role: role, Style: targetsapi.Style(t.Style), Framework: targetsapi.Framework(t.Framework),
+		Target: targetsapi.Target(t.Route), Workers: s.Workers, Backlog: s.Backlog, Loops: s.Loops, CPUCost: s.CPUCost}
+	if role == targetsapi.Model {
+		api.ModelDelay = targetsapi.DelayRange{Min: s.ModelDelayMin, Max: s.ModelDelayMax}
+	} else {
+		api.Fanout = s.Fanout
+	}
+	return api
 }

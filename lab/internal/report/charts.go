@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/results"
@@ -31,7 +32,7 @@ var (
 )
 
 func targetColor(name string) color.Color {
-	if name == "async" {
+	if targetsapi.Target(name) == targetsapi.Async {
 		return asyncColor
 	}
 	return syncColor
@@ -223,7 +224,7 @@ func InternalsChart(r *results.Results, n int) (*Chart, error) {
 			}
 			return out
 		}
-		if t.Settings.Style == "blocking" {
+		if targetsapi.Style(t.Settings.Style) == targetsapi.Blocking {
 			workers = append(workers,
 				series{name: t.Name + " workers busy", color: c, xys: xy(func(i int) jsonnum.Float { return pts[i].WorkersBusy })},
 				series{name: t.Name + " queue length", color: c, dashed: true, xys: xy(func(i int) jsonnum.Float { return pts[i].QueueLength })})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"predictlab/internal/loadgenjson"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/results"
 )
@@ -74,7 +75,7 @@ func Conclusion(r *results.Results) []string {
 		}
 		out = append(out, s)
 	}
-	if s, a := byName["sync"], byName["async"]; s != nil && a != nil && s.Analysis != nil && a.Analysis != nil &&
+	if s, a := byName[string(targetsapi.Sync)], byName[string(targetsapi.Async)]; s != nil && a != nil && s.Analysis != nil && a.Analysis != nil &&
 		s.Analysis.PeakThroughput > 0 && a.Analysis.PeakThroughput > 0 {
 		ratio := a.Analysis.PeakThroughput / s.Analysis.PeakThroughput
 		word := "more"
@@ -147,7 +148,7 @@ func upper(s string) string {
 // sortedTargets returns targets in the order sync, async, others.
 func sortedTargets(ts []*results.Target) []*results.Target {
 	out := append([]*results.Target(nil), ts...)
-	rank := map[string]int{"sync": 0, "async": 1}
+	rank := map[string]int{string(targetsapi.Sync): 0, string(targetsapi.Async): 1}
 	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Name] < rank[out[j].Name] })
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/results"
 )
@@ -251,7 +252,7 @@ func referenceSection(r *results.Results, targets []*results.Target) section {
 			continue
 		}
 		med, capLo, capHi, kLo, kHi := ref.SyncMedianMS, ref.SyncCapacityLo, ref.SyncCapacityHi, ref.SyncKneeLo, ref.SyncKneeHi
-		if t.Name == "async" {
+		if targetsapi.Target(t.Name) == targetsapi.Async {
 			med, capLo, capHi, kLo, kHi = ref.AsyncMedianMS, ref.AsyncCapacityLo, ref.AsyncCapacityHi, ref.AsyncKneeLo, ref.AsyncKneeHi
 		}
 		m := "—"

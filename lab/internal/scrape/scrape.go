@@ -15,24 +15,20 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/jsonnum"
 )
 
-// Metric names (Contract 1).
+// Series names read from /metrics beyond targetsapi's plain metric names:
+// the _sum and _count series of its histograms.
 const (
-	Inflight         = "predictlab_inflight_requests"
-	WorkersBusy      = "predictlab_workers_busy"
-	WorkersTotal     = "predictlab_workers_total"
-	QueueLength      = "predictlab_queue_length"
-	LoopBusyRatio    = "predictlab_loop_busy_ratio"
-	LoopBusySeconds  = "predictlab_loop_busy_seconds_total"
-	LoopRunqueue     = "predictlab_loop_runqueue_length"
-	LoopLagSum       = "predictlab_loop_lag_seconds_sum"
-	LoopLagCount     = "predictlab_loop_lag_seconds_count"
-	QueueWaitSum     = "predictlab_queue_wait_seconds_sum"
-	QueueWaitCount   = "predictlab_queue_wait_seconds_count"
-	RequestsCount    = "predictlab_request_duration_seconds_count"
-	RequestsDuration = "predictlab_request_duration_seconds_sum"
+	loopLagSum     = targetsapi.MetricLoopLag + targetsapi.SuffixSum
+	loopLagCount   = targetsapi.MetricLoopLag + targetsapi.SuffixCount
+	queueWaitSum   = targetsapi.MetricQueueWait + targetsapi.SuffixSum
+	queueWaitCount = targetsapi.MetricQueueWait + targetsapi.SuffixCount
+	// RequestsCount is the number of answered requests (the duration
+	// histogram's _count).
+	RequestsCount = targetsapi.MetricRequestDuration + targetsapi.SuffixCount
 )
 
 // Parse reads the Prometheus text exposition format and returns, for each
@@ -206,17 +202,17 @@ func Series(samples []Sample) []Point {
 			return diff(num) / d * jsonnum.Float(scale)
 		}
 		p := Point{Time: float64(b.Time.UnixNano()) / 1e9,
-			Inflight:     get(b.Values, Inflight),
-			WorkersBusy:  get(b.Values, WorkersBusy),
-			WorkersTotal: get(b.Values, WorkersTotal),
-			QueueLength:  get(b.Values, QueueLength),
-			QueueWaitMS:  ratio(QueueWaitSum, QueueWaitCount, 1000),
-			LoopBusy:     get(b.Values, LoopBusyRatio),
-			LoopRunqueue: get(b.Values, LoopRunqueue),
-			LoopLagMS:    ratio(LoopLagSum, LoopLagCount, 1000),
+			Inflight:     get(b.Values, targetsapi.MetricInflight),
+			WorkersBusy:  get(b.Values, targetsapi.MetricWorkersBusy),
+			WorkersTotal: get(b.Values, targetsapi.MetricWorkersTotal),
+			QueueLength:  get(b.Values, targetsapi.MetricQueueLength),
+			QueueWaitMS:  ratio(queueWaitSum, queueWaitCount, 1000),
+			LoopBusy:     get(b.Values, targetsapi.MetricLoopBusyRatio),
+			LoopRunqueue: get(b.Values, targetsapi.MetricLoopRunqueue),
+			LoopLagMS:    ratio(loopLagSum, loopLagCount, 1000),
 			RPS:          diff(RequestsCount) / jsonnum.Float(dt),
 		}
-		p.LoopCPUPerReqMS = ratio(LoopBusySeconds, RequestsCount, 1000)
+		p.LoopCPUPerReqMS = ratio(targetsapi.MetricLoopBusySeconds, RequestsCount, 1000)
 		out = append(out, p)
 	}
 	return out

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"predictlab/internal/targetsapi"
 )
 
 const exposition = `# HELP predictlab_workers_busy Workers busy.
@@ -36,7 +38,7 @@ func TestParse(t *testing.T) {
 		name string
 		want float64
 	}{
-		{WorkersBusy, 5}, {WorkersTotal, 8}, {QueueLength, 12}, {LoopLagSum, 0.25}, {LoopLagCount, 10},
+		{targetsapi.MetricWorkersBusy, 5}, {targetsapi.MetricWorkersTotal, 8}, {targetsapi.MetricQueueLength, 12}, {loopLagSum, 0.25}, {loopLagCount, 10},
 		{RequestsCount, 102}, {"go_info", 1},
 	}
 	for _, tc := range tests {
@@ -68,8 +70,8 @@ func FuzzParse(f *testing.F) {
 func TestSeries(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	samples := []Sample{
-		{Time: t0, Values: map[string]float64{LoopBusySeconds: 1, RequestsCount: 100, LoopBusyRatio: 0.1, LoopLagSum: 0, LoopLagCount: 0}},
-		{Time: t0.Add(time.Second), Values: map[string]float64{LoopBusySeconds: 1.75, RequestsCount: 200, LoopBusyRatio: 0.75, LoopLagSum: 0.02, LoopLagCount: 10}},
+		{Time: t0, Values: map[string]float64{targetsapi.MetricLoopBusySeconds: 1, RequestsCount: 100, targetsapi.MetricLoopBusyRatio: 0.1, loopLagSum: 0, loopLagCount: 0}},
+		{Time: t0.Add(time.Second), Values: map[string]float64{targetsapi.MetricLoopBusySeconds: 1.75, RequestsCount: 200, targetsapi.MetricLoopBusyRatio: 0.75, loopLagSum: 0.02, loopLagCount: 10}},
 	}
 	s := Series(samples)
 	if len(s) != 1 {

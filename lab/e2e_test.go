@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"predictlab/internal/cli"
+	"predictlab/internal/testutil"
 	"predictlab/lab/internal/proc"
 	"predictlab/lab/internal/results"
 )
@@ -36,24 +37,8 @@ func buildBinaries(t *testing.T) string {
 	return dir
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
+// freePorts returns n distinct free loopback ports.
+func freePorts(t *testing.T, n int) []int { return testutil.FreePorts(t, n) }
 
 func labArgs(bin, out string, ports []int, extra ...string) []string {
 	a := []string{"run", "--profile", "smoke", "--out", out,

@@ -1,3 +1,13 @@
+// Package report renders a lab run's report: results.json, summary.md,
+// the PNG charts and a self-contained index.html, from analysed
+// results.Results.
+//
+// The content is laid out once, one function per section (sections.go),
+// into a small document model (doc.go) that two embedded templates render:
+// assets/summary.md.tmpl (text/template) and assets/index.html.tmpl
+// (html/template, which escapes every value). Write renders a finished
+// run; Rebuild renders it again from the run's folder alone, byte for byte.
+// The package imports no orchestration: only results and analysis.
 package report
 
 import (

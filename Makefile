@@ -6,7 +6,7 @@ LAB_ARGS ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The three programs print these with --version (package internal/cli).
-LDFLAGS := -s -w -X main.version=$(VERSION) -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
+LDFLAGS := -s -w -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
 
 .PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab
 

@@ -25,7 +25,7 @@ test:
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParseBody -fuzztime 10s ./targets/internal/predict
 
-## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed)
+## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed|cpu)
 lab: build
 	$(BIN)/lab run --profile $(PROFILE) $(LAB_ARGS)
 

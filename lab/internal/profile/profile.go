@@ -232,10 +232,21 @@ func all() []Profile {
 		AsyncMedianMS: 58, AsyncCapacityLo: 125, AsyncCapacityHi: 140, AsyncKneeLo: 120, AsyncKneeHi: 150,
 		SeedLaptopSyncBP: 85, SeedLaptopAsyBP: 150,
 	}
-	return []Profile{full, quick, smoke, seed}
+	// Past the CPU-bound crossover (≈ 13 ms on 2 cores, see lab sweep
+	// --knob cpu-cost): one event loop is capped at 1 / c = 50 req/s while
+	// the 8 blocking workers share every core (≈ 67 req/s predicted).
+	cs, ca := targets(CPUCrossoverCost, 0, CPUCrossoverCost, 0)
+	cpu := quick
+	cpu.Name = "cpu"
+	cpu.Summary = "quick timings with 20 ms of scoring CPU per request on both targets, past the CPU-bound crossover: one event loop (≈ 50 req/s) loses to the blocking pool using every core (≈ 67 req/s)"
+	cpu.Sync, cpu.Async = cs, ca
+	return []Profile{full, quick, smoke, seed, cpu}
 }
 
-// Names lists the profile names in a stable order (full, quick, smoke, seed).
+// CPUCrossoverCost is the cpu profile's scoring CPU cost per request.
+const CPUCrossoverCost = 20 * time.Millisecond
+
+// Names lists the profile names in a stable order (full, quick, smoke, seed, cpu).
 func Names() []string {
 	var n []string
 	for _, p := range all() {

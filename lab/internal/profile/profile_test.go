@@ -16,6 +16,7 @@ func TestProfiles(t *testing.T) {
 		{"quick", 80 * time.Second, 300},
 		{"smoke", 13 * time.Second, 30},
 		{"seed", 800 * time.Second, 300},
+		{"cpu", 80 * time.Second, 300},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,5 +51,15 @@ func TestSeedCosts(t *testing.T) {
 	}
 	if !strings.Contains(Help(), "smoke") {
 		t.Error("help does not mention smoke")
+	}
+}
+
+func TestCPUProfilePastCrossover(t *testing.T) {
+	p, err := Lookup("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Sync.Scoring.CPUCost != CPUCrossoverCost || p.Async.Scoring.CPUCost != CPUCrossoverCost || p.Async.Scoring.Loops != 1 {
+		t.Errorf("cpu profile costs: sync %+v async %+v", p.Sync.Scoring, p.Async.Scoring)
 	}
 }

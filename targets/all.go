@@ -21,6 +21,8 @@ import (
 // allConfig is the configuration of "targets all".
 type allConfig struct {
 	Bind                            string
+	StoreBind                       string
+	StorePassword                   string
 	Ports                           targetsapi.Ports
 	FeatureStore                    string // "" = embedded store on Ports.Store
 	Workers, Backlog, Loops, Fanout int
@@ -60,6 +62,8 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&c.Ports.AsyncModel, "async-model-port", seed.AsyncModel, "async (eventloop, fiber) model service port")
 	fs.IntVar(&c.Ports.AsyncScoring, "async-scoring-port", seed.AsyncScoring, "async (eventloop, fiber) scoring service port")
 	fs.IntVar(&c.Ports.Store, "store-port", seed.Store, "embedded feature store port")
+	fs.StringVar(&c.StoreBind, "store-bind", "127.0.0.1", "host the embedded feature store listens on (loopback unless asked: only the scoring services in this process use it)")
+	storePasswordFlag(fs, &c.StorePassword)
 	fs.StringVar(&c.FeatureStore, "feature-store", "", "use this feature store (redis://[:password@]host:port) instead of the embedded one")
 	fs.IntVar(&c.Workers, "workers", targetsapi.DefaultWorkers, "blocking services: worker pool size")
 	fs.IntVar(&c.Backlog, "backlog", targetsapi.DefaultBacklog, "queue length (blocking) / most requests in flight (eventloop); past it 503")
@@ -104,13 +108,14 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	storeURL := c.FeatureStore
 	var store *featurestore.Server
 	if storeURL == "" {
-		store, err = featurestore.Start(net.JoinHostPort(c.Bind, strconv.Itoa(c.Ports.Store)))
+		storeAddr := net.JoinHostPort(c.StoreBind, strconv.Itoa(c.Ports.Store))
+		store, err = featurestore.Start(featurestore.Config{Addr: storeAddr, Password: c.StorePassword, Log: log})
 		if err != nil {
 			closeListeners()
-			return fmt.Errorf("listen feature store on %s: %w", net.JoinHostPort(c.Bind, strconv.Itoa(c.Ports.Store)), unwrapSyscall(errors.Unwrap(err)))
+			return fmt.Errorf("listen feature store on %s: %w", storeAddr, unwrapSyscall(errors.Unwrap(err)))
 		}
 		_, port, _ := net.SplitHostPort(store.Addr())
-		storeURL = "redis://" + net.JoinHostPort(dialHost(c.Bind), port)
+		storeURL = "redis://" + net.JoinHostPort(dialHost(c.StoreBind), port)
 		log.Info().Str("service", "featurestore").Str("addr", store.Addr()).Msg("listening")
 	}
 
@@ -177,13 +182,13 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			cm := common(targetsapi.Sync, lns[1].Addr().String())
 			cm.CPUCost = c.CPUCost
 			return assemble.StartScoring(assemble.ScoringConfig{Common: cm,
-				ModelURL: modelURL(lns[0]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[1], log)
+				ModelURL: modelURL(lns[0]), FeatureStore: storeURL, StorePassword: c.StorePassword, Fanout: c.Fanout}, lns[1], log)
 		},
 		func() (*assemble.Instance, error) {
 			cm := common(targetsapi.Async, lns[3].Addr().String())
 			cm.CPUCost = c.CPUCost
 			return assemble.StartScoring(assemble.ScoringConfig{Common: cm,
-				ModelURL: modelURL(lns[2]), FeatureStore: storeURL, Fanout: c.Fanout}, lns[3], log)
+				ModelURL: modelURL(lns[2]), FeatureStore: storeURL, StorePassword: c.StorePassword, Fanout: c.Fanout}, lns[3], log)
 		},
 	}
 	owned := []int{0, 2, 1, 3} // listener index each step takes ownership of
@@ -202,7 +207,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log.Info().
 		Str("sync_scoring", "http://"+started[2].Addr+targetsapi.Sync.PredictPath()).
 		Str("async_scoring", "http://"+started[3].Addr+targetsapi.Async.PredictPath()).
-		Str("feature_store", storeURL).Msg("all services ready")
+		Str("feature_store", redactURL(storeURL)).Msg("all services ready")
 
 	// Wait for Ctrl-C / SIGTERM, or for a service to fail.
 	failed := make(chan *assemble.Instance, len(started))

@@ -16,10 +16,11 @@ import (
 func runFeatureStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("featurestore", pflag.ContinueOnError)
 	var (
-		addr string
-		lf   logFlags
+		addr, password string
+		lf             logFlags
 	)
 	fs.StringVar(&addr, "addr", fmt.Sprintf("127.0.0.1:%d", targetsapi.SeedPorts().Store), "listen address HOST:PORT")
+	storePasswordFlag(fs, &password)
 	lf.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
@@ -31,12 +32,12 @@ func runFeatureStore(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	st, err := featurestore.Start(addr)
+	st, err := featurestore.Start(featurestore.Config{Addr: addr, Password: password, Log: log})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	log.Info().Str("service", "featurestore").Str("addr", st.Addr()).Msg("listening")
+	log.Info().Str("service", "featurestore").Str("addr", st.Addr()).Bool("auth", password != "").Msg("listening")
 	<-ctx.Done()
 	log.Info().Str("service", "featurestore").Msg("stopped")
 	return nil

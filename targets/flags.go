@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -97,6 +98,22 @@ func (c *serviceFlags) common() (assemble.Common, error) {
 		return assemble.Common{}, &usageError{err}
 	}
 	return cm, nil
+}
+
+// storePasswordFlag registers --feature-store-password, whose default is the
+// environment's (so the password need not show in ps).
+func storePasswordFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "feature-store-password", os.Getenv(targetsapi.StorePasswordEnv),
+		"feature store password (AUTH); default $"+targetsapi.StorePasswordEnv+"; a --feature-store URL's own password wins")
+}
+
+// redactURL hides the password of a redis:// URL, for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // parseFlags parses args; it returns errHelp (not an error to report) for --help.

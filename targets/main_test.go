@@ -36,12 +36,24 @@ func waitHealthy(t *testing.T, url string, runErr <-chan error) {
 	testutil.WaitHealthy(t, url, 10*time.Second, runErr)
 }
 
+// targets all serves the four routes and stops cleanly on Ctrl-C, also with a
+// password on its embedded store (which then refuses clients without it).
 func TestAllEndToEnd(t *testing.T) {
+	for _, password := range []string{"", "pw"} {
+		t.Run("password="+password, func(t *testing.T) { testAll(t, password) })
+	}
+}
+
+func testAll(t *testing.T, password string) {
 	ports := testutil.FreePorts(t, 5)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
-	go func() { runErr <- run(ctx, allArgs(ports), io.Discard, io.Discard) }()
+	args := allArgs(ports)
+	if password != "" {
+		args = append(args, "--feature-store-password", password)
+	}
+	go func() { runErr <- run(ctx, args, io.Discard, io.Discard) }()
 
 	for i, route := range []targetsapi.Target{targetsapi.Sync, targetsapi.Sync, targetsapi.Async, targetsapi.Async} {
 		base := fmt.Sprintf("http://127.0.0.1:%d", ports[i])
@@ -57,6 +69,17 @@ func TestAllEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != 200 || d.Detail < 0.04 || d.Detail > 0.05 {
 			t.Fatalf("predict on %s: %d %v %v, want 200 and detail in [0.04, 0.05]", base, resp.StatusCode, d.Detail, err)
+		}
+	}
+	if password != "" {
+		c, err := featurestore.NewClient(featurestore.ClientConfig{URL: fmt.Sprintf("redis://127.0.0.1:%d", ports[4])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Features(context.Background(), "features:5.1,3.5,1.4,0.2")
+		c.Close()
+		if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Fatalf("store read without the password: %v, want NOAUTH", err)
 		}
 	}
 	cancel() // as Ctrl-C

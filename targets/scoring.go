@@ -23,6 +23,8 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		seedFeatures bool
 	)
 	cf.register(fs, targetsapi.Scoring)
+	var storePassword string
+	storePasswordFlag(fs, &storePassword)
 	fs.BoolVar(&seedFeatures, "seed-features", false, "at start, write the sample feature vectors the embedded store holds into the feature store, keeping keys it already has (for an empty Redis, e.g. docker-compose's)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
@@ -47,14 +49,14 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	cfg := assemble.ScoringConfig{
-		Common: cm, ModelURL: modelURL, FeatureStore: storeURL, Fanout: fanout,
+		Common: cm, ModelURL: modelURL, FeatureStore: storeURL, StorePassword: storePassword, Fanout: fanout,
 		ModelTimeout: modelTimeout, StoreTimeout: storeTimeout,
 	}
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return &usageError{err}
 	}
 	if seedFeatures {
-		if err := seedStore(ctx, storeURL, storeTimeout, log); err != nil {
+		if err := seedStore(ctx, storeURL, storePassword, storeTimeout, log); err != nil {
 			return err
 		}
 	}
@@ -71,8 +73,8 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // seedStore writes featurestore.SeedData into the store at url (keys it
 // already holds are kept).
-func seedStore(ctx context.Context, url string, timeout time.Duration, log zerolog.Logger) error {
-	c, err := featurestore.NewClient(featurestore.ClientConfig{URL: url, Timeout: timeout, PoolSize: 1})
+func seedStore(ctx context.Context, url, password string, timeout time.Duration, log zerolog.Logger) error {
+	c, err := featurestore.NewClient(featurestore.ClientConfig{URL: url, Password: password, Timeout: timeout, PoolSize: 1})
 	if err != nil {
 		return &usageError{err}
 	}
@@ -81,8 +83,8 @@ func seedStore(ctx context.Context, url string, timeout time.Duration, log zerol
 	defer cancel()
 	n, err := c.Seed(ctx, featurestore.SeedData())
 	if err != nil {
-		return fmt.Errorf("feature store %s: %w", url, err)
+		return fmt.Errorf("feature store %s: %w", redactURL(url), err)
 	}
-	log.Info().Str("feature_store", url).Int("written", n).Int("kept", len(featurestore.SeedData())-n).Msg("feature vectors seeded")
+	log.Info().Str("feature_store", redactURL(url)).Int("written", n).Int("kept", len(featurestore.SeedData())-n).Msg("feature vectors seeded")
 	return nil
 }

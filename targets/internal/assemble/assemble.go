@@ -94,11 +94,12 @@ type ModelConfig struct {
 // ScoringConfig configures a scoring service.
 type ScoringConfig struct {
 	Common
-	ModelURL     string        // base URL of the model service
-	FeatureStore string        // redis://host:port
-	Fanout       int           // model calls per request, default 2
-	ModelTimeout time.Duration // per model call, default 5s
-	StoreTimeout time.Duration // per store call, default 1s
+	ModelURL      string        // base URL of the model service
+	FeatureStore  string        // redis://[:password@]host:port
+	StorePassword string        // used when FeatureStore carries none
+	Fanout        int           // model calls per request, default 2
+	ModelTimeout  time.Duration // per model call, default 5s
+	StoreTimeout  time.Duration // per store call, default 1s
 }
 
 // WithDefaults fills zero fields with the defaults.
@@ -245,7 +246,7 @@ func StartScoring(cfg ScoringConfig, ln net.Listener, log zerolog.Logger) (*Inst
 		_ = ln.Close()
 		return nil, err
 	}
-	store, err := featurestore.NewClient(featurestore.ClientConfig{URL: cfg.FeatureStore, Timeout: cfg.StoreTimeout})
+	store, err := featurestore.NewClient(featurestore.ClientConfig{URL: cfg.FeatureStore, Password: cfg.StorePassword, Timeout: cfg.StoreTimeout})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("start scoring service: %w", err)

@@ -82,7 +82,7 @@ func startScoring(t *testing.T, cfg ScoringConfig) *Instance {
 
 func startStore(t *testing.T) *featurestore.Server {
 	t.Helper()
-	st, err := featurestore.Start("127.0.0.1:0")
+	st, err := featurestore.Start(featurestore.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatalf("start store: %v", err)
 	}

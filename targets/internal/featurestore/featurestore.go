@@ -1,7 +1,8 @@
 // Package featurestore is the lab's feature store: an embedded Redis-protocol
-// server (miniredis) seeded with a few feature vectors, and a client that reads
-// features over TCP with a real Redis client (go-redis), so the round trip is real.
-// The client works the same against a real Redis.
+// server of its own (the few commands the lab uses, bounded against hostile
+// input, optional AUTH) seeded with a few feature vectors, and a client that
+// reads features over TCP with a real Redis client (go-redis), so the round trip
+// is real. The client works the same against a real Redis.
 package featurestore
 
 import (
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
@@ -25,47 +25,10 @@ func SeedData() map[string]string {
 	}
 }
 
-// Server is an embedded Redis-protocol server. Close it when done.
-type Server struct {
-	m *miniredis.Miniredis
-}
-
-// Start starts an embedded store listening on addr (host:port; port 0 picks a
-// free one) and seeds it.
-func Start(addr string) (*Server, error) {
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr(addr); err != nil {
-		return nil, fmt.Errorf("start feature store on %s: %w", addr, err)
-	}
-	for k, v := range SeedData() {
-		if err := m.Set(k, v); err != nil {
-			m.Close()
-			return nil, fmt.Errorf("seed feature store: %w", err)
-		}
-	}
-	return &Server{m: m}, nil
-}
-
-// Addr is the host:port the store listens on.
-func (s *Server) Addr() string { return s.m.Addr() }
-
-// URL is the store's redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.m.Addr() }
-
-// Close stops the store and closes its connections.
-func (s *Server) Close() { s.m.Close() }
-
-// Restart starts a closed store again on the same address, keeping its data.
-func (s *Server) Restart() error {
-	if err := s.m.Restart(); err != nil {
-		return fmt.Errorf("restart feature store: %w", err)
-	}
-	return nil
-}
-
 // ClientConfig configures a Client.
 type ClientConfig struct {
-	URL      string        // redis://host:port[/db]
+	URL      string        // redis://[:password@]host:port[/db]
+	Password string        // used when URL carries none
 	Timeout  time.Duration // dial, read, write and pool-wait timeout
 	PoolSize int           // connections kept (default 256)
 }
@@ -87,6 +50,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.PoolSize <= 0 {
 		cfg.PoolSize = 256
+	}
+	if opt.Password == "" {
+		opt.Password = cfg.Password
 	}
 	opt.DialTimeout = cfg.Timeout
 	opt.ReadTimeout = cfg.Timeout

@@ -95,6 +95,21 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.EqualWeights {
 		all = users.EqualWeights(all)
 	}
+	if cfg.Master && cfg.Worker {
+		mainLog.Error().Msg("The --master argument cannot be combined with --worker")
+		return cli.Exit(exitMinusOne, nil)
+	}
+	if cfg.Master {
+		return fail("loadgen --master is not implemented yet: run Locust's master (locust -f benchmark.py --master) with loadgen workers")
+	}
+	if cfg.Worker {
+		// The master's -T/-E filter the tasks, at each test's start.
+		offered, err := users.Select(all, cfg.UserClasses)
+		if err != nil {
+			return fail("%s", err)
+		}
+		return runWorker(ctx, cfg, offered, runTimeErr, logger)
+	}
 	classes, err := users.Select(users.FilterTags(all, cfg.Tags, cfg.ExcludeTags), cfg.UserClasses)
 	if err != nil {
 		if sel, serr := users.Select(all, cfg.UserClasses); serr == nil { // -T/-E left no task to run

@@ -69,6 +69,22 @@ type Config struct {
 	Autostart       bool     `json:"autostart,omitempty"`
 	Autoquit        int      `json:"autoquit"`
 
+	// Distributed mode, Locust's master/worker protocol (--master, --worker).
+	Master bool `json:"master,omitempty"`
+	Worker bool `json:"worker,omitempty"`
+	// MasterHost and MasterPort are where a worker finds its master.
+	MasterHost string `json:"master_host,omitempty"`
+	MasterPort int    `json:"master_port,omitempty"`
+	// MasterBindHost ("*" = every interface) and MasterBindPort are where a
+	// master listens for workers.
+	MasterBindHost string `json:"master_bind_host,omitempty"`
+	MasterBindPort int    `json:"master_bind_port,omitempty"`
+	// ExpectWorkers is how many workers a headless master waits for before
+	// it starts, for at most ExpectWorkersMaxWait seconds (0 = forever).
+	ExpectWorkers        int  `json:"expect_workers,omitempty"`
+	ExpectWorkersMaxWait int  `json:"expect_workers_max_wait,omitempty"`
+	EnableRebalancing    bool `json:"enable_rebalancing,omitempty"`
+
 	// UsersSet and SpawnRateSet tell whether -u / -r were given (web UI defaults).
 	UsersSet     bool `json:"-"`
 	SpawnRateSet bool `json:"-"`
@@ -89,6 +105,11 @@ func Default() Config {
 		LogLevel:        "INFO",
 		WebPort:         8089,
 		Autoquit:        -1,
+		MasterHost:      "127.0.0.1",
+		MasterPort:      5557,
+		MasterBindHost:  "*",
+		MasterBindPort:  5557,
+		ExpectWorkers:   1,
 	}
 }
 
@@ -178,6 +199,15 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.StringSliceVar(&c.WebAllowedHosts, "web-allowed-hosts", nil, "extra host names the web UI answers to (comma-separated; '*' for any), beyond localhost and the addresses it listens on")
 	fs.BoolVar(&c.Autostart, "autostart", false, "start the test at once in web UI mode")
 	fs.IntVar(&c.Autoquit, "autoquit", c.Autoquit, "quit N seconds after the test ends (with --autostart)")
+	fs.BoolVar(&c.Master, "master", false, "run as the master of a distributed test (Locust's master/worker protocol)")
+	fs.BoolVar(&c.Worker, "worker", false, "run as a worker of a Locust (or loadgen) master")
+	fs.StringVar(&c.MasterHost, "master-host", c.MasterHost, "the master's host or IP, for --worker")
+	fs.IntVar(&c.MasterPort, "master-port", c.MasterPort, "the master's port, for --worker")
+	fs.StringVar(&c.MasterBindHost, "master-bind-host", c.MasterBindHost, "interface the master listens on ('*' = all), for --master")
+	fs.IntVar(&c.MasterBindPort, "master-bind-port", c.MasterBindPort, "port the master listens on, for --master")
+	fs.IntVar(&c.ExpectWorkers, "expect-workers", c.ExpectWorkers, "workers a headless master waits for before starting")
+	fs.IntVar(&c.ExpectWorkersMaxWait, "expect-workers-max-wait", 0, "give up waiting for --expect-workers after this many seconds (0 = never)")
+	fs.BoolVar(&c.EnableRebalancing, "enable-rebalancing", false, "redistribute users when workers join or go missing during a test")
 	fs.BoolVarP(&c.Version, "version", "V", false, "print the version and exit")
 	fs.Usage = func() {}
 
@@ -480,6 +510,14 @@ func (c *Config) validate() (string, error) {
 		return "autoquit", errors.New("--autoquit is only meaningful in combination with --autostart")
 	case c.WebPort < 0 || c.WebPort > 65535:
 		return "web-port", fmt.Errorf("invalid --web-port %d", c.WebPort)
+	case c.MasterPort <= 0 || c.MasterPort > 65535:
+		return "master-port", fmt.Errorf("invalid --master-port %d", c.MasterPort)
+	case c.MasterBindPort < 0 || c.MasterBindPort > 65535:
+		return "master-bind-port", fmt.Errorf("invalid --master-bind-port %d", c.MasterBindPort)
+	case c.ExpectWorkers < 0:
+		return "expect-workers", fmt.Errorf("invalid --expect-workers %d: must be 0 or more", c.ExpectWorkers)
+	case c.ExpectWorkersMaxWait < 0:
+		return "expect-workers-max-wait", fmt.Errorf("invalid --expect-workers-max-wait %d: must be 0 or more", c.ExpectWorkersMaxWait)
 	}
 	switch c.LogLevel {
 	case "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL":

@@ -60,13 +60,13 @@ func newTest(t *Test) (*stats.Stats, *selfcheck.Monitor, Options) {
 	return st, mon, Options{
 		Classes: t.Classes, StopTimeout: t.Config.StopTimeout, ResetStats: t.Config.ResetStats,
 		Stats: st, Monitor: mon, Log: t.Log, Seed: uint64(time.Now().UnixNano()),
-		ConnBudget: connBudget(),
+		ConnBudget: ConnBudget(),
 	}
 }
 
-// connBudget is the number of connections kept open before users park idle
+// ConnBudget is the number of connections kept open before users park idle
 // ones: the file descriptor limit minus a reserve.
-func connBudget() int64 {
+func ConnBudget() int64 {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil || lim.Cur == 0 {
 		return 0

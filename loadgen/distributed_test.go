@@ -284,3 +284,44 @@ func TestDistributedMasterRestart(t *testing.T) {
 		t.Errorf("second master did not register both workers:\n%s", m2.Out)
 	}
 }
+
+// The stop path: a web-UI master with --autostart stops the test at -t (the
+// workers get stop: client_stopped, then client_ready again) and quits
+// --autoquit seconds later (the workers exit 0).
+func TestDistributedStopThenQuit(t *testing.T) {
+	locusttest.RequireLocust(t)
+	t.Parallel()
+	tg := locusttest.NewTarget(t, 5*time.Millisecond)
+	port := locusttest.FreePort(t)
+	m := locusttest.StartMaster(t, port, "--autostart", "-t", "5s", "--autoquit", "3", "--expect-workers", "2",
+		"--web-host", "127.0.0.1", "-P", strconv.Itoa(locusttest.FreePort(t)), "-u", "4", "-r", "4", "--host", tg.URL, "ApiSyncUser")
+	ws := []*workerProc{startWorkerProc(t, port), startWorkerProc(t, port)}
+	if code := m.Wait(t, 60*time.Second); code != 0 {
+		t.Errorf("master exit code %d; output:\n%s", code, m.Out)
+	}
+	for i, w := range ws {
+		if code := w.wait(t, 5*time.Second); code != 0 {
+			t.Errorf("worker %d exit code %d; output:\n%s", i, code, w.out)
+		}
+		if !strings.Contains(m.Out.String(), "Worker "+workerID(t, w)+" (index") {
+			t.Errorf("master never named worker %d", i)
+		}
+	}
+	if n := strings.Count(m.Out.String(), "reported that it has stopped"); n != 2 {
+		t.Errorf("master logged %d stopped workers, want 2:\n%s", n, m.Out)
+	}
+	if n := strings.Count(m.Out.String(), "reported as ready"); n != 4 {
+		t.Errorf("master logged %d ready workers, want 4 (2 at start, 2 after the stop):\n%s", n, m.Out)
+	}
+}
+
+var registeredRE = regexp.MustCompile(`Registered with master \S+ as (\S+) `)
+
+func workerID(t *testing.T, w *workerProc) string {
+	t.Helper()
+	m := registeredRE.FindStringSubmatch(w.out.String())
+	if m == nil {
+		t.Fatalf("worker never registered:\n%s", w.out)
+	}
+	return m[1]
+}

@@ -309,3 +309,49 @@ func TestWorkerReregisters(t *testing.T) {
 		t.Errorf("heartbeat after re-registering: %v", hb.Data)
 	}
 }
+
+// reconnect makes the worker re-dial with the same id and register again
+// (Locust's worker re-dials without client_ready; loadgen also re-registers,
+// which the master handles as the same worker); stop makes it stop its
+// users, say client_stopped, then client_ready.
+func TestWorkerReconnectAndStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs users for a few seconds: skipped with -short")
+	}
+	t.Parallel()
+	target, _ := stub(t)
+	master := newFakeMaster(t, "127.0.0.1:0")
+	log := &syncBuf{}
+	startWorker(t, master.srv.Addr().String(), log)
+	id := <-master.ids
+	master.send(id, locustproto.Ack(id, 0))
+	master.send(id, spawnMsg(id, 1, target.URL, "ApiSyncUser", 2))
+	master.next(locustproto.TypeSpawningComplete)
+
+	master.send(id, locustproto.Message{Type: locustproto.TypeReconnect, NodeID: id})
+	if again := <-master.ids; again != id {
+		t.Fatalf("re-registered as %q, was %q", again, id)
+	}
+	master.send(id, locustproto.Ack(id, 0))
+	hb := master.next(locustproto.TypeHeartbeat)
+	if get(t, hb, "state") != "running" {
+		t.Errorf("heartbeat after reconnect: %v (users keep running through a reconnect)", hb.Data)
+	}
+
+	master.send(id, locustproto.Message{Type: locustproto.TypeStop, NodeID: id})
+	master.next(locustproto.TypeClientStopped)
+	master.next(locustproto.TypeClientReady)
+	for {
+		hb := master.next(locustproto.TypeHeartbeat)
+		if get(t, hb, "state") == "ready" {
+			break
+		}
+	}
+	st := master.next(locustproto.TypeStats)
+	if uc := get(t, st, "user_count"); uc != int64(0) {
+		t.Errorf("user_count %v after stop", uc)
+	}
+	if !strings.Contains(log.String(), "Received reconnect message from master. Resetting RPC connection.") {
+		t.Errorf("log lacks the reconnect line:\n%s", log)
+	}
+}

@@ -10,11 +10,16 @@ import (
 	"predictlab/internal/cli"
 )
 
+// origHome is the developer's HOME, where the go command keeps its build and
+// module caches (tests that build the binary need it).
+var origHome string
+
 // TestMain gives the tests an empty home directory: loadgen reads
 // ~/.locust.conf like Locust, and a developer's own file must not change
 // what the end-to-end tests run. (Tests that exercise config files set
 // their own HOME and working directory.)
 func TestMain(m *testing.M) {
+	origHome = os.Getenv("HOME")
 	home, err := os.MkdirTemp("", "loadgen-test-home-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -73,6 +73,8 @@ func TestBadInput(t *testing.T) {
 		{"missing config file", []string{"--config", filepath.Join(dir, "nope.conf")}, "read config file: open "},
 		{"unknown config key", []string{"--config", unknownConf}, `u.conf:1: unknown key "spawn_rate"`},
 		{"unwritable logfile", []string{"--logfile", filepath.Join(dir, "nope", "x.log"), "-l"}, "open --logfile: open "},
+		{"missing html dir", []string{"--headless", "-H", "http://127.0.0.1:1", "--html", filepath.Join(dir, "nope", "r.html"), "ApiSyncUser"}, "html: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"html dir is a file", []string{"--headless", "-H", "http://127.0.0.1:1", "--html", filepath.Join(bad, "r.html"), "ApiSyncUser"}, "is not a directory"},
 		{"missing csv dir", []string{"--headless", "-H", "http://127.0.0.1:1", "--csv", filepath.Join(dir, "nope", "x"), "ApiSyncUser"}, "no such file or directory"},
 	}
 	for _, tt := range tests {
@@ -527,5 +529,53 @@ func TestVersion(t *testing.T) {
 		if f := strings.Fields(stdout); len(f) < 2 || f[0] != "loadgen" || f[1] != cli.Version {
 			t.Errorf("%s: %q does not start with the name and version", arg, stdout)
 		}
+	}
+}
+
+// TestOutputErrorKeepsJSON is the review's R12: when one output cannot be
+// written at the end (here the --html folder vanished during the run), the
+// others are still written, --json included, and the run exits 2.
+func TestOutputErrorKeepsJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	htmlDir := filepath.Join(dir, "reports")
+	if err := os.Mkdir(htmlDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 20 {
+			os.RemoveAll(htmlDir)
+			cancel(&cli.SignalError{Signal: os.Interrupt})
+		}
+		w.Write([]byte(`{"detail": 0.5}`))
+	}))
+	defer srv.Close()
+	scen := filepath.Join(dir, "s.yaml")
+	os.WriteFile(scen, []byte("users:\n  - name: Fast\n    wait_time: constant(0)\n    tasks:\n      - {method: GET, path: /ok}\n"), 0o644)
+	prefix := filepath.Join(dir, "x")
+	err, stdout, stderr := runArgs(ctx, "-f", scen, "--host", srv.URL, "--headless", "-u", "2", "-r", "2",
+		"--csv", prefix, "--html", filepath.Join(htmlDir, "r.html"), "--json", "--only-summary")
+	var buf bytes.Buffer
+	if c := exitCode(err, &buf); c != 2 || !strings.Contains(buf.String(), "r.html") {
+		t.Fatalf("exit code %d (%q), want 2 naming the report\n%s", c, buf.String(), stderr)
+	}
+	var doc struct {
+		Stats []struct {
+			NumRequests int64 `json:"num_requests"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Stats) != 2 || doc.Stats[1].NumRequests < 20 {
+		t.Fatalf("--json lost: %v %q", err, stdout)
+	}
+	f, err := os.Open(prefix + "_stats.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rows, err := locustcsv.ReadStats(f); err != nil || len(rows) != 2 || rows[1].RequestCount != doc.Stats[1].NumRequests {
+		t.Fatalf("final CSV %+v %v", rows, err)
 	}
 }

@@ -158,10 +158,22 @@ func (Formats) Exceptions(w io.Writer, s *stats.Snapshot) error { return WriteEx
 // use: one goroutine (the runner's ticker) calls Tick and finally Close.
 type Writer struct {
 	full                                    bool
-	stats, history, failures, exc, intended *os.File
+	stats, history, failures, exc, intended file
 	lastTS, lastCount                       int64 // last history row written
 	wroteHistory                            bool
+	historySize                             int64 // bytes of whole rows in the history file
 	buf                                     bytes.Buffer
+}
+
+// file is what a Writer needs of an open file: an *os.File (tests inject
+// failing ones).
+type file interface {
+	io.Writer
+	io.WriterAt
+	io.Seeker
+	Truncate(size int64) error
+	Close() error
+	Name() string
 }
 
 // Suffixes of the files, appended to the prefix.
@@ -182,7 +194,7 @@ const (
 func Open(prefix string, fullHistory bool) (*Writer, error) {
 	w := &Writer{full: fullHistory}
 	files := []struct {
-		f      **os.File
+		f      *file
 		suffix string
 		header string
 	}{
@@ -206,12 +218,13 @@ func Open(prefix string, fullHistory bool) (*Writer, error) {
 		}
 		*fd.f = f
 	}
+	w.historySize = int64(len(locustcsv.HistoryHeader) + 2)
 	return w, nil
 }
 
 func (w *Writer) closeAll() error {
 	var errs []error
-	for _, f := range []*os.File{w.stats, w.history, w.failures, w.exc, w.intended} {
+	for _, f := range []file{w.stats, w.history, w.failures, w.exc, w.intended} {
 		if f != nil {
 			if err := f.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("csv: close %s: %w", f.Name(), err))
@@ -222,7 +235,7 @@ func (w *Writer) closeAll() error {
 }
 
 // rewrite replaces the content of f with what write produces.
-func (w *Writer) rewrite(f *os.File, write func(io.Writer, *stats.Snapshot) error, s *stats.Snapshot) error {
+func (w *Writer) rewrite(f file, write func(io.Writer, *stats.Snapshot) error, s *stats.Snapshot) error {
 	w.buf.Reset()
 	if err := write(&w.buf, s); err != nil {
 		return err
@@ -236,15 +249,21 @@ func (w *Writer) rewrite(f *os.File, write func(io.Writer, *stats.Snapshot) erro
 	return nil
 }
 
-// appendHistory appends the history rows of s.
+// appendHistory appends the history rows of s. A failed write (a full
+// disk) is cut back to the last whole row, so the file never holds a torn
+// row in its middle: that second has no row, and the next one follows the
+// last whole row.
 func (w *Writer) appendHistory(s *stats.Snapshot) error {
 	w.buf.Reset()
 	if err := locustcsv.WriteHistoryRows(&w.buf, HistoryRows(s, w.full)); err != nil {
 		return err
 	}
 	if _, err := w.history.Write(w.buf.Bytes()); err != nil {
+		_ = w.history.Truncate(w.historySize)
+		_, _ = w.history.Seek(w.historySize, io.SeekStart)
 		return fmt.Errorf("csv: write %s: %w", w.history.Name(), err)
 	}
+	w.historySize += int64(w.buf.Len())
 	w.lastTS, w.lastCount, w.wroteHistory = s.Time.Unix(), s.Total.NumRequests, true
 	return nil
 }

@@ -22,7 +22,7 @@ func RunHeadless(ctx context.Context, t Test) error {
 	cfg := t.Config
 	mainLog := locustlog.Named(t.Log, "locust.main")
 	st, mon, opts := newTest(&t)
-	out, err := openOutputs(cfg, t.Stderr, t.Stdout)
+	out, err := openOutputs(cfg, mainLog, t.Stderr, t.Stdout)
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
 		return failed()

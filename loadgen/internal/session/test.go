@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,8 +110,11 @@ type result struct {
 // finish writes the outputs of a test that ran from start to end, once the
 // session's tick loop has ended: the CSV files, the --html report, the final
 // tables, with logSelfCheck the self-check summary, then the --json document.
-// It returns the exit code the results call for (cfg.ExitCodeOnError if any
-// request failed or a user raised) and the first error writing them.
+// Each is written whatever happened to the others. It returns the exit code
+// the results call for (cfg.ExitCodeOnError if any request failed or a user
+// raised) and the errors writing the CSV, HTML or JSON output. A --json
+// reader that went away (a closed pipe) is only logged: the files are
+// complete, and nobody is left to read the document.
 func finish(t *Test, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info report.Info,
 	classes []string, start, end time.Time, logSelfCheck bool) (int, error) {
 	cfg := t.Config
@@ -124,8 +128,12 @@ func finish(t *Test, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info
 	res := &result{cfg: cfg, snap: snap, selfCheck: check, start: start, end: end, exitCode: code,
 		classes: classes, version: t.Version}
 	ferr := out.final(res)
-	if err := writeHTMLReport(cfg, snap, check, info, mainLog); err != nil && ferr == nil {
-		ferr = err
+	if ferr != nil {
+		mainLog.Error().Msg(ferr.Error())
+	}
+	if err := writeHTMLReport(cfg, snap, check, info, mainLog); err != nil {
+		mainLog.Error().Msg(err.Error())
+		ferr = errors.Join(ferr, err)
 	}
 	mainLog.Info().Msgf("Shutting down (exit code %d)", code)
 	out.finalTables(res)
@@ -137,11 +145,13 @@ func finish(t *Test, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info
 			scLog.Warn().Msg(check.Summary())
 		}
 	}
+	if err := out.json(res); errors.Is(err, syscall.EPIPE) {
+		mainLog.Warn().Msg("--json: stdout is closed (its reader went away); the document was not printed")
+	} else if err != nil {
+		ferr = errors.Join(ferr, err)
+	}
 	if ferr != nil {
 		return code, fmt.Errorf("write results: %w", ferr)
-	}
-	if err := out.json(res); err != nil {
-		return code, fmt.Errorf("write json: %w", err)
 	}
 	return code, nil
 }

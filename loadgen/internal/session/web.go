@@ -88,7 +88,7 @@ func RunWeb(ctx context.Context, t Test) error {
 	cfg, classes := t.Config, t.Classes
 	mainLog := locustlog.Named(t.Log, "locust.main")
 	st, mon, opts := newTest(&t)
-	out, err := openOutputs(cfg, t.Stderr, t.Stdout)
+	out, err := openOutputs(cfg, mainLog, t.Stderr, t.Stdout)
 	if err != nil {
 		mainLog.Error().Msg(err.Error())
 		return failed()

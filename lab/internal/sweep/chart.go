@@ -137,7 +137,7 @@ func (r *Result) Chart() ([]byte, error) {
 	// at 20 ms) reads better on a log axis: the crossover stays visible.
 	if lo := r.chartBottom(); lo > 0 && math.Min(p.Y.Max, top)/lo > 8 {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 		p.Y.Min = lo / 1.3
 		p.Y.Max = math.Min(p.Y.Max, top) * 1.5
 		p.Y.Label.Text += ", log scale"
@@ -191,6 +191,23 @@ func (r *Result) chartBottom() float64 {
 		return 0
 	}
 	return lo
+}
+
+// logTicks label a log axis at 1, 2 and 5 of every decade (gonum's
+// LogTicks label powers of ten only).
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var ts []plot.Tick
+	for d := math.Pow(10, math.Floor(math.Log10(min))); d <= max; d *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if v := d * m; v >= min && v <= max {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+		}
+	}
+	return ts
 }
 
 // compactTicks are gonum's default ticks labelled without trailing zeros.

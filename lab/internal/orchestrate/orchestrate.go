@@ -160,6 +160,9 @@ type Lab struct {
 	// hook, when set (tests), is called at named points of the run, e.g.
 	// "experiment sync 2" just before that experiment starts.
 	hook func(point string)
+	// write writes the report (report.Write; tests that need only
+	// results.json skip the charts with report.WriteResults).
+	write func(dir string, r *results.Results) error
 }
 
 // IdleWait is how long the lab waits, before each experiment, for the
@@ -169,7 +172,8 @@ const IdleWait = 30 * time.Second
 
 // New returns a Lab writing progress to pr and its log to log.
 func New(cfg Config, log zerolog.Logger, pr *progress.Printer) *Lab {
-	return &Lab{cfg: cfg, log: log, pr: pr, services: map[string]string{}, children: map[string]*proc.Child{}, idleWait: IdleWait}
+	return &Lab{cfg: cfg, log: log, pr: pr, services: map[string]string{}, children: map[string]*proc.Child{}, idleWait: IdleWait,
+		write: report.Write}
 }
 
 // Preflight validates c and checks what must hold before anything
@@ -244,7 +248,7 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 			r.res.Status, r.res.Error = "failed", err.Error()
 		}
 	}
-	if werr := writeReport(cfg.Out, r.res, r.log); werr != nil {
+	if werr := writeReport(r.write, cfg.Out, r.res, r.log); werr != nil {
 		return r.res, errors.Join(err, werr)
 	}
 	return r.res, err
@@ -264,7 +268,7 @@ func (r *Lab) runRecovered(ctx context.Context) (err error) {
 
 // writeReport writes the report; should rendering panic on unexpected
 // data, it still writes results.json (without the analysis).
-func writeReport(dir string, res *results.Results, log zerolog.Logger) (err error) {
+func writeReport(write func(string, *results.Results) error, dir string, res *results.Results, log zerolog.Logger) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(debug.Stack())).Msg("report panicked")
@@ -277,7 +281,7 @@ func writeReport(dir string, res *results.Results, log zerolog.Logger) (err erro
 			}
 		}
 	}()
-	return report.Write(dir, res)
+	return write(dir, res)
 }
 
 // failedExperiments lists the experiments that gave no result.

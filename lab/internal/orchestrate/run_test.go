@@ -18,6 +18,7 @@ import (
 	"predictlab/internal/testutil"
 	"predictlab/lab/internal/proc"
 	"predictlab/lab/internal/progress"
+	"predictlab/lab/internal/report"
 	"predictlab/lab/internal/results"
 )
 
@@ -36,7 +37,9 @@ func fakeLab(t *testing.T, exps []int, targetsEnv, loadgenEnv []string) *Lab {
 	if err := cfg.Preflight(); err != nil {
 		t.Fatal(err)
 	}
-	return New(cfg, zerolog.Nop(), progress.New(io.Discard, false, 0))
+	l := New(cfg, zerolog.Nop(), progress.New(io.Discard, false, 0))
+	l.write = report.WriteResults // results.json is what these tests read; charts cost seconds under -race
+	return l
 }
 
 // runLab runs l and returns its results read back from results.json.
@@ -57,9 +60,16 @@ func runLab(t *testing.T, l *Lab) (*results.Results, error) {
 
 func TestRunComplete(t *testing.T) {
 	t.Parallel()
-	r, err := runLab(t, fakeLab(t, []int{1, 2}, nil, nil))
+	l := fakeLab(t, []int{1, 2}, nil, nil)
+	l.write = report.Write
+	r, err := runLab(t, l)
 	if err != nil || r.Status != "complete" {
 		t.Fatalf("status %q, err %v", r.Status, err)
+	}
+	for _, f := range []string{"summary.md", "index.html", "load_test.png"} {
+		if _, err := os.Stat(filepath.Join(l.cfg.Out, f)); err != nil {
+			t.Errorf("report: %v", err)
+		}
 	}
 	for _, e := range r.Targets[0].Experiments {
 		if st := e.StartState; st == nil || st.Inflight != 0 || st.TimedOut || st.ProbeMS != nil {
@@ -203,6 +213,7 @@ func TestExternalWithoutMetrics(t *testing.T) {
 	cfg.External, cfg.SyncURL, cfg.AsyncURL = true, srv.URL, srv.URL
 	cfg.LoadgenBin = fakeBin(t, "loadgen")
 	l := New(cfg, zerolog.Nop(), progress.New(io.Discard, false, 0))
+	l.write = report.WriteResults
 	r, err := runLab(t, l)
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,15 @@ var (
 // Write analyses r and writes results.json, summary.md, the PNG charts and
 // index.html into dir.
 func Write(dir string, r *results.Results) error {
+	if err := WriteResults(dir, r); err != nil {
+		return err
+	}
+	return render(dir, r)
+}
+
+// WriteResults analyses r and writes results.json only: everything a
+// report is rebuilt from, without rendering it.
+func WriteResults(dir string, r *results.Results) error {
 	analysis.Analyze(r)
 	b, err := results.Marshal(r)
 	if err != nil {
@@ -54,7 +63,7 @@ func Write(dir string, r *results.Results) error {
 	if err := os.WriteFile(filepath.Join(dir, results.FileName), b, 0o644); err != nil {
 		return fmt.Errorf("write results: %w", err)
 	}
-	return render(dir, r)
+	return nil
 }
 
 // Rebuild rewrites a finished run's summary.md, charts and index.html from

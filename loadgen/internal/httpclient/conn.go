@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Conn is one user's keep-alive connection. Do must be called from one
@@ -52,36 +53,49 @@ func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
 }
 
 // exchange sends req on c's own connection and reads one response.
+//
+// As urllib3 under python-requests, a request is never sent twice once any
+// of it may have reached the server (a POST must not run twice, and a
+// server that closes on a request must show as a failure, not as the retry's
+// success). A keep-alive connection the server closed while it was idle is
+// found before sending (dropped) and replaced; only a send that wrote not a
+// byte before failing is tried once more, on a fresh connection.
 func (c *Conn) exchange(ctx context.Context, req *Request) (Response, error) {
+	if c.c != nil && c.dropped() {
+		c.drop()
+	}
 	reused := c.c != nil
-	resp, got, err := c.roundTrip(ctx, req)
-	if err != nil && reused && !got && retryable(err) {
-		// A stale keep-alive connection (closed by the server while idle):
-		// like urllib3, dial a fresh one and send once more.
+	resp, sent, err := c.roundTrip(ctx, req)
+	if err != nil && reused && !sent && retryable(err) {
 		resp, _, err = c.roundTrip(ctx, req)
 	}
 	return resp, err
 }
 
-func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, gotBytes bool, err error) {
+// roundTrip sends req and reads its response. sent reports whether any
+// byte of the request was written.
+func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, sent bool, err error) {
 	if c.c == nil {
 		if err := c.dial(ctx); err != nil {
 			return resp, false, err
 		}
 	}
 	br := readerPool.Get().(*bufio.Reader)
-	if c.raw != nil {
-		c.raw.send(req.raw) // written by the first read
-		br.Reset(c.raw)
+	raw := c.raw
+	if raw != nil {
+		raw.send(req.raw) // written by the first read
+		br.Reset(raw)
 	} else {
-		if _, err := c.c.Write(req.raw); err != nil {
+		n, err := c.c.Write(req.raw)
+		if err != nil {
 			readerPool.Put(br)
 			c.drop()
-			return resp, false, err
+			return resp, n > 0, err
 		}
 		br.Reset(c.c)
 	}
-	resp, keep, gotBytes, err := readResponse(br, req.head)
+	resp, keep, _, err := readResponse(br, req.head)
+	sent = raw == nil || raw.wrote > 0
 	if br.Buffered() > 0 {
 		keep = false
 	}
@@ -90,7 +104,43 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, gotB
 	if err != nil || !keep {
 		c.drop()
 	}
-	return resp, gotBytes, err
+	return resp, sent, err
+}
+
+// dropped reports whether the idle connection was closed by the server (or
+// holds bytes nobody asked for), as urllib3's is_connection_dropped checks
+// before reusing one: a non-blocking peek that finds end of file, an error
+// or (plain HTTP) unexpected data. A TLS connection may hold a session
+// ticket, so only its end of file or error counts.
+func (c *Conn) dropped() bool {
+	nc := c.c
+	plain := true
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc, plain = tc.NetConn(), false
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	var buf [1]byte
+	dead := false
+	err = rc.Control(func(fd uintptr) {
+		// A raw call, as rawIO's: a non-blocking peek never waits.
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		switch {
+		case e == syscall.EAGAIN || e == syscall.EINTR:
+		case e != 0, n == 0:
+			dead = true
+		default:
+			dead = plain
+		}
+	})
+	return err != nil || dead
 }
 
 func retryable(err error) bool {

@@ -264,6 +264,7 @@ func StartScoring(cfg ScoringConfig, ln net.Listener, log zerolog.Logger) (*Inst
 		CPUCost:      cfg.CPUCost,
 		StoreTimeout: cfg.StoreTimeout,
 		ModelTimeout: cfg.ModelTimeout,
+		Log:          log.With().Str("service", "scoring").Logger().Sample(&zerolog.BurstSampler{Burst: 5, Period: time.Second}),
 	}
 	return start("scoring", cfg.Common, ln, log, func(ctx context.Context, rt executor.Runtime, body []byte) predict.Response {
 		return s.Handle(ctx, rt, body)

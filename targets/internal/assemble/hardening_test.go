@@ -1,12 +1,22 @@
 package assemble
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"predictlab/internal/targetsapi"
 )
@@ -77,5 +87,179 @@ func TestCompressedBodyRefused(t *testing.T) {
 			resp.Body.Close()
 		})
 	}
-	_ = targetsapi.Sync
+}
+
+// metric sums every series of name (any labels) in the service's /metrics.
+func metric(t *testing.T, inst *Instance, name string) float64 {
+	t.Helper()
+	a := do(t, "GET", "http://"+inst.Addr+targetsapi.MetricsPath, nil)
+	sum, found := 0.0, false
+	for _, line := range strings.Split(string(a.body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, " ")) {
+			f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+			if len(f) > 0 {
+				v, err := strconv.ParseFloat(f[0], 64)
+				if err == nil {
+					sum, found = sum+v, true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("/metrics of %s has no %s", inst.Name, name)
+	}
+	return sum
+}
+
+// Requests whose client leaves are cancelled, on every combo: the ones still
+// queued are dropped without taking a worker, running ones stop, none is
+// counted as answered, all are counted as abandoned, and nothing stays in
+// flight (before: all were served to the end — the executor's skip for them
+// never fired, because the request context was never cancelled).
+func TestAbandonedRequestsAreDropped(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			t.Parallel()
+			cm := common(c.style, c.framework)
+			cm.Workers = 1
+			cm = cm.WithDefaults()
+			ln := listenLocal(t)
+			model, err := StartModel(ModelConfig{Common: cm, Delay: targetsapi.DelayRange{Min: time.Second, Max: time.Second}}, ln, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { stop(t, model) })
+			url := "http://" + model.Addr + cm.Route.PredictPath()
+			first := make(chan answer, 1)
+			go func() { first <- do(t, "POST", url, []byte(seedBody)) }() // holds the only worker for 1 s
+			time.Sleep(100 * time.Millisecond)
+			const leavers = 5
+			var wg sync.WaitGroup
+			for range leavers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+					defer cancel()
+					req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(seedBody))
+					if resp, err := http.DefaultClient.Do(req); err == nil {
+						resp.Body.Close()
+						t.Errorf("a request whose client left after 200 ms was answered: %d", resp.StatusCode)
+					}
+				}()
+			}
+			wg.Wait()
+			if a := <-first; a.status != 200 {
+				t.Fatalf("first request: %d %s", a.status, a.body)
+			}
+			for i := 0; metric(t, model, targetsapi.MetricInflight) != 0; i++ { // bounded wait for the drops
+				if i > 100 {
+					t.Fatalf("%v requests still in flight", metric(t, model, targetsapi.MetricInflight))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := metric(t, model, targetsapi.MetricAbandoned); got != leavers {
+				t.Errorf("abandoned = %v, want %d", got, leavers)
+			}
+			if got := metric(t, model, targetsapi.MetricRequestDuration+targetsapi.SuffixCount); got != 1 {
+				t.Errorf("answered = %v, want 1 (the abandoned ones are not answers)", got)
+			}
+			if c.style == targetsapi.Blocking {
+				// Only the first request took the worker: ~1 s, not 6.
+				if got := metric(t, model, targetsapi.MetricWorkersBusySeconds); got > 2 {
+					t.Errorf("workers busy %v s, want ~1 (the dropped requests took no worker)", got)
+				}
+			}
+		})
+	}
+}
+
+// Client answers name no internal detail: no downstream address, no network
+// error, no body of the model's (the logs have them).
+func TestDownstreamDetailsStayInside(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			t.Parallel()
+			cm := common(c.style, c.framework).WithDefaults()
+			path := cm.Route.PredictPath()
+			chatty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "SECRET-STACK-TRACE at 10.1.2.3", http.StatusInternalServerError)
+			}))
+			defer chatty.Close()
+			dead := listenLocal(t)
+			deadAddr := dead.Addr().String()
+			_ = dead.Close()
+			store := startStore(t)
+			for _, tc := range []struct {
+				name        string
+				cfg         ScoringConfig
+				status      int
+				mustNotShow []string
+			}{
+				{"model down", ScoringConfig{Common: cm, ModelURL: "http://" + deadAddr, FeatureStore: store.URL()}, 502, []string{deadAddr, "dial", "refused"}},
+				{"model error", ScoringConfig{Common: cm, ModelURL: chatty.URL, FeatureStore: store.URL()}, 502, []string{"SECRET", "10.1.2.3", "500"}},
+				{"store down", ScoringConfig{Common: cm, ModelURL: chatty.URL, FeatureStore: "redis://" + deadAddr}, 503, []string{deadAddr, "dial", "refused"}},
+			} {
+				scoring := startScoring(t, tc.cfg)
+				a := do(t, "POST", "http://"+scoring.Addr+path, []byte(seedBody))
+				if a.status != tc.status {
+					t.Errorf("%s: %d %s, want %d", tc.name, a.status, a.body, tc.status)
+				}
+				for _, s := range tc.mustNotShow {
+					if strings.Contains(string(a.body), s) {
+						t.Errorf("%s: answer %s shows %q", tc.name, a.body, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// An idle keep-alive connection costs the event-loop framework little memory
+// (before: fasthttp kept its 64 KiB read buffer for each, 16× echo's). Not
+// parallel: it measures the process's heap.
+func TestIdleConnectionsAreCheap(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			cm := common(c.style, c.framework).WithDefaults()
+			ln := listenLocal(t)
+			model, err := StartModel(ModelConfig{Common: cm}, ln, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { stop(t, model) })
+			heap := func() uint64 {
+				runtime.GC()
+				runtime.GC()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				return m.HeapInuse
+			}
+			const conns = 200
+			before := heap()
+			req := "POST " + cm.Route.PredictPath() + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+				strconv.Itoa(len(seedBody)) + "\r\n\r\n" + seedBody
+			for range conns {
+				conn, err := net.Dial("tcp", model.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				if _, err := io.WriteString(conn, req); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("request: %v %v", resp, err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			grew := int64(heap()) - int64(before)
+			t.Logf("%d idle connections: heap %+d KiB (%d bytes each)", conns, grew>>10, grew/conns)
+			if grew > conns*16<<10 {
+				t.Errorf("%d idle keep-alive connections grew the heap by %d KiB, want < %d KiB", conns, grew>>10, conns*16)
+			}
+		})
+	}
 }

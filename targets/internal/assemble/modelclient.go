@@ -54,12 +54,14 @@ func (c *ModelClient) Predict(ctx context.Context, body []byte) ([]byte, error) 
 		return nil, fmt.Errorf("call model: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// The model's own body is not passed on: it may be anything, of any size.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("call model: status %d", resp.StatusCode)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("read model answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("call model: status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 	return b, nil
 }

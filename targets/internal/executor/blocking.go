@@ -27,6 +27,7 @@ type Blocking struct {
 	wg     sync.WaitGroup
 
 	busy, maxBusy atomic.Int64
+	busyNS        atomic.Int64 // total time workers spent on tasks
 	pending       atomic.Int64 // admitted and not finished (queued + busy)
 	maxQueued     atomic.Int64 // highest pending-Workers seen
 	done          atomic.Int64
@@ -48,6 +49,9 @@ type BlockingStats struct {
 	Queued    int64 // tasks waiting for a worker now
 	MaxQueued int64 // highest Queued seen
 	Done      int64 // tasks finished
+	// BusyTotal is the time workers have spent on tasks, summed over workers:
+	// utilisation over an interval is ΔBusyTotal / (Workers × interval).
+	BusyTotal time.Duration
 }
 
 // NewBlocking starts the worker pool. Call Close to stop it.
@@ -92,15 +96,21 @@ func (b *Blocking) worker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-b.queue:
-			storeMax(&b.maxBusy, b.busy.Add(1))
-			if h := b.cfg.Hooks.QueueWait; h != nil {
-				h(time.Since(j.enqueued))
-			}
 			if err := j.ctx.Err(); err != nil {
-				j.err = err // the client went away while queued: skip the work
-			} else {
-				j.err = runTask(j.ctx, j.task, blockingRuntime{})
+				// The client went away while queued: drop the job unrun.
+				j.err = err
+				b.pending.Add(-1)
+				b.done.Add(1)
+				close(j.finished)
+				continue
 			}
+			storeMax(&b.maxBusy, b.busy.Add(1))
+			start := time.Now()
+			if h := b.cfg.Hooks.QueueWait; h != nil {
+				h(start.Sub(j.enqueued))
+			}
+			j.err = runTask(j.ctx, j.task, blockingRuntime{})
+			b.busyNS.Add(int64(time.Since(start)))
 			b.busy.Add(-1)
 			b.pending.Add(-1)
 			b.done.Add(1)
@@ -118,6 +128,7 @@ func (b *Blocking) Stats() BlockingStats {
 		Queued:    max(b.pending.Load()-b.busy.Load(), 0),
 		MaxQueued: max(b.maxQueued.Load(), 0),
 		Done:      b.done.Load(),
+		BusyTotal: time.Duration(b.busyNS.Load()),
 	}
 }
 

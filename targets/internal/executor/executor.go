@@ -29,7 +29,10 @@ type Runtime interface {
 type Task func(ctx context.Context, rt Runtime)
 
 // Executor runs tasks. Do blocks until the task has finished, or returns an error
-// at once when the task was not admitted. Safe for concurrent use.
+// at once when the task was not admitted. A task whose ctx is done (its client
+// went away) before it got a worker, or between two of its loop callbacks, is
+// dropped without running further: Do then returns ctx's error. Safe for
+// concurrent use.
 type Executor interface {
 	Do(ctx context.Context, task Task) error
 	// Close stops the executor after the tasks in flight have finished. Do must
@@ -65,10 +68,18 @@ type Hooks struct {
 	Busy      func(time.Duration) // loop: time the loop spent running one callback
 }
 
+// abandoned is the panic value with which a loop Runtime stops a task whose
+// ctx is done before its next callback; runTask turns it into ctx's error.
+type abandoned struct{ err error }
+
 // runTask runs task and turns a panic into a *PanicError.
 func runTask(ctx context.Context, task Task, rt Runtime) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if a, ok := v.(abandoned); ok {
+				err = a.err
+				return
+			}
 			err = &PanicError{Value: v}
 		}
 	}()

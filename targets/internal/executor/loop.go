@@ -52,7 +52,9 @@ type loop struct {
 }
 
 type callback struct {
+	ctx      context.Context
 	fn       func()
+	skipped  bool // ctx was done when the loop reached it: fn did not run
 	ready    time.Time
 	panicked any
 	finished chan struct{}
@@ -113,7 +115,7 @@ func (l *Loop) Do(ctx context.Context, task Task) error {
 	defer l.tasks.Done()
 	storeMax(&l.maxInflight, n)
 	lp := l.loops[(l.next.Add(1)-1)%uint64(len(l.loops))]
-	err := runTask(ctx, task, loopRuntime{lp})
+	err := runTask(ctx, task, loopRuntime{lp: lp, ctx: ctx})
 	l.inflight.Add(-1)
 	l.done.Add(1)
 	return err
@@ -191,6 +193,12 @@ func BusyRatio(busy, elapsed time.Duration) float64 {
 // run is the loop goroutine: callbacks one at a time, in the order they were posted.
 func (lp *loop) run() {
 	for cb := range lp.runq {
+		if cb.ctx.Err() != nil {
+			// Its client went away while it waited: no loop time for it.
+			cb.skipped = true
+			close(cb.finished)
+			continue
+		}
 		start := time.Now()
 		if h := lp.hooks.Lag; h != nil {
 			h(start.Sub(cb.ready))
@@ -218,14 +226,24 @@ func callSafely(fn func()) (panicked any) {
 }
 
 // loopRuntime posts CPU steps to its loop and waits off the loop.
-type loopRuntime struct{ lp *loop }
+type loopRuntime struct {
+	lp  *loop
+	ctx context.Context // the task's: once done, no more callbacks run
+}
 
 // CPU posts fn to the loop and waits until the loop has run it. A panic in fn is
-// re-raised in the caller (and recovered by Do).
+// re-raised in the caller (and recovered by Do). When the task's ctx is done
+// before fn runs, fn is skipped and the task stops (Do returns ctx's error).
 func (r loopRuntime) CPU(fn func()) {
-	cb := &callback{fn: fn, ready: time.Now(), finished: make(chan struct{})}
+	if err := r.ctx.Err(); err != nil {
+		panic(abandoned{err})
+	}
+	cb := &callback{ctx: r.ctx, fn: fn, ready: time.Now(), finished: make(chan struct{})}
 	r.lp.runq <- cb
 	<-cb.finished
+	if cb.skipped {
+		panic(abandoned{r.ctx.Err()})
+	}
 	if cb.panicked != nil {
 		panic(cb.panicked)
 	}

@@ -22,6 +22,7 @@ type Metrics struct {
 	service   string
 	reg       *prometheus.Registry
 	inflight  prometheus.Gauge
+	abandoned prometheus.Counter
 	duration  *prometheus.HistogramVec
 	queueWait prometheus.Histogram
 	lag       prometheus.Histogram
@@ -39,6 +40,10 @@ func New(service string) *Metrics {
 			Name: targetsapi.MetricInflight, ConstLabels: labels,
 			Help: "Predict requests being served now (queued or running).",
 		}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: targetsapi.MetricAbandoned, ConstLabels: labels,
+			Help: "Predict requests whose client went away before the answer: dropped unrun if still queued, cancelled if running. Not in the request duration histogram.",
+		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: targetsapi.MetricRequestDuration, ConstLabels: labels,
 			Help:    "Time to serve a predict request, from its arrival at the handler (queue wait included) to the response, by status code.",
@@ -55,7 +60,7 @@ func New(service string) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.00001, 3, 13),
 		}),
 	}
-	reg.MustRegister(m.inflight, m.duration,
+	reg.MustRegister(m.inflight, m.abandoned, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,15 +73,19 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is the service's registry.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// RequestStarted counts a request in flight; call the returned func with the
-// status code when it is answered.
-func (m *Metrics) RequestStarted() func(code int) {
+// RequestStarted counts a request in flight. Call exactly one of the returned
+// funcs: answered with the status code when it is answered, or abandoned when
+// its client went away first.
+func (m *Metrics) RequestStarted() (answered func(code int), abandoned func()) {
 	start := time.Now()
 	m.inflight.Inc()
 	return func(code int) {
-		m.inflight.Dec()
-		m.duration.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
-	}
+			m.inflight.Dec()
+			m.duration.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+		}, func() {
+			m.inflight.Dec()
+			m.abandoned.Inc()
+		}
 }
 
 // Hooks are the executor hooks that feed the queue-wait and lag histograms.
@@ -95,6 +104,10 @@ func (m *Metrics) WatchBlocking(b *executor.Blocking) {
 			Name: targetsapi.MetricWorkersBusy, ConstLabels: m.constLabels(),
 			Help: "Blocking executor: workers running a request now.",
 		}, func() float64 { return float64(b.Stats().Busy) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: targetsapi.MetricWorkersBusySeconds, ConstLabels: m.constLabels(),
+			Help: "Blocking executor: seconds workers spent on requests, summed over workers; utilisation = Δ / (workers × interval).",
+		}, func() float64 { return b.Stats().BusyTotal.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: targetsapi.MetricWorkersTotal, ConstLabels: m.constLabels(),
 			Help: "Blocking executor: size of the worker pool.",

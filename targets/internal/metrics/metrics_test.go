@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"predictlab/targets/internal/executor"
 )
@@ -47,7 +48,7 @@ func TestBlockingMetricsMove(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				done := m.RequestStarted()
+				done, _ := m.RequestStarted()
 				_ = b.Do(context.Background(), func(context.Context, executor.Runtime) { <-release })
 				done(200)
 			}()
@@ -68,6 +69,50 @@ func TestBlockingMetricsMove(t *testing.T) {
 		v = values(t, m)
 		if v["predictlab_queue_wait_seconds"] != 6 || v["predictlab_request_duration_seconds"] != 6 || v["predictlab_inflight_requests"] != 0 {
 			t.Errorf("after the requests: %v", v)
+		}
+	})
+}
+
+// Workers' busy time is a counter of seconds summed over workers, so utilisation
+// over an interval is its increase / (W × interval). Requests whose client left
+// while queued are dropped unrun: no busy time, counted as abandoned. In a
+// synctest bubble the clock is exact.
+func TestWorkersBusySecondsAndAbandoned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New("model")
+		b := executor.NewBlocking(executor.BlockingConfig{Workers: 2, Backlog: 10, Hooks: m.Hooks()})
+		defer b.Close()
+		m.WatchBlocking(b)
+		var wg sync.WaitGroup
+		serve := func(ctx context.Context) {
+			defer wg.Done()
+			done, abandoned := m.RequestStarted()
+			_ = b.Do(ctx, func(context.Context, executor.Runtime) { time.Sleep(time.Second) })
+			if ctx.Err() != nil {
+				abandoned()
+				return
+			}
+			done(200)
+		}
+		for range 4 { // 4 × 1 s on 2 workers: 2 s of wall time, 4 s busy
+			wg.Add(1)
+			go serve(context.Background())
+		}
+		synctest.Wait()
+		gone, leave := context.WithCancel(context.Background())
+		for range 3 { // queued behind the 4, their client leaves at once
+			wg.Add(1)
+			go serve(gone)
+		}
+		synctest.Wait()
+		leave()
+		wg.Wait()
+		v := values(t, m)
+		if v["predictlab_workers_busy_seconds_total"] != 4 || v["predictlab_abandoned_requests_total"] != 3 ||
+			v["predictlab_request_duration_seconds"] != 4 || v["predictlab_inflight_requests"] != 0 {
+			t.Errorf("busy seconds %v (want 4), abandoned %v (want 3), answered %v (want 4), in flight %v (want 0)",
+				v["predictlab_workers_busy_seconds_total"], v["predictlab_abandoned_requests_total"],
+				v["predictlab_request_duration_seconds"], v["predictlab_inflight_requests"])
 		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"predictlab/internal/targetsapi"
 )
 
@@ -155,6 +157,10 @@ type Scoring struct {
 	CPUCost      time.Duration
 	StoreTimeout time.Duration
 	ModelTimeout time.Duration
+	// Log gets the details of downstream failures, which clients do not (they
+	// would show internal addresses and the model's own answers). Sample it: a
+	// dead downstream fails every request.
+	Log zerolog.Logger
 }
 
 // Handle serves one predict request on rt.
@@ -184,10 +190,14 @@ func (s *Scoring) Handle(ctx context.Context, rt Runtime, body []byte) Response 
 		return err
 	})
 	if err != nil {
+		if ctx.Err() != nil { // the client left: no one to answer
+			return ErrorResponse(http.StatusServiceUnavailable, "request cancelled")
+		}
 		if isTimeout(err) {
 			return ErrorResponse(http.StatusGatewayTimeout, "feature store timed out")
 		}
-		return ErrorResponse(http.StatusServiceUnavailable, "feature store unavailable: "+err.Error())
+		s.Log.Warn().Err(err).Msg("feature store call failed")
+		return ErrorResponse(http.StatusServiceUnavailable, "feature store unavailable")
 	}
 
 	n := max(s.Fanout, 1)
@@ -203,10 +213,14 @@ func (s *Scoring) Handle(ctx context.Context, rt Runtime, body []byte) Response 
 		}
 	}
 	if err := rt.Wait(ctx, calls...); err != nil {
+		if ctx.Err() != nil {
+			return ErrorResponse(http.StatusServiceUnavailable, "request cancelled")
+		}
 		if isTimeout(err) {
 			return ErrorResponse(http.StatusGatewayTimeout, "model service timed out")
 		}
-		return ErrorResponse(http.StatusBadGateway, "model service failed: "+err.Error())
+		s.Log.Warn().Err(err).Msg("model call failed")
+		return ErrorResponse(http.StatusBadGateway, "model service failed")
 	}
 
 	rt.CPU(func() {

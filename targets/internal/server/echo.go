@@ -86,11 +86,15 @@ func newEcho(c *core) *echoServer {
 				r := c.tooLarge()
 				return ctx.JSONBlob(r.Status, r.Body)
 			}
-			return ctx.JSONBlob(http.StatusBadRequest, jsonError("read body: "+err.Error()))
+			c.svc.Log.Debug().Err(err).Msg("read request body")
+			return ctx.JSONBlob(http.StatusBadRequest, jsonError("could not read the request body"))
 		}
-		// Not cancelled when the client hangs up: like fiber (and gunicorn), the
-		// request is served to the end, so both frameworks behave the same.
-		r := c.predict(context.WithoutCancel(req.Context()), body)
+		// Cancelled when the client hangs up (as on fiber, see watchConn).
+		r := c.predict(req.Context(), body)
+		// WriteTimeout runs from the end of the request headers, so it would
+		// include the queue wait and the work: a late answer would be computed,
+		// counted, then cut. It bounds the write alone, as on fiber.
+		_ = http.NewResponseController(ctx.Response()).SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 		return ctx.JSONBlob(r.Status, r.Body)
 	})
 	srv := &http.Server{

@@ -137,8 +137,11 @@ func (c *core) buildIndex() []byte {
 
 // predict runs one predict request through the executor. body must be owned by
 // the caller (not framework memory that is reused after the handler returns).
+// ctx is cancelled when the client goes away: a queued request is then dropped
+// unrun, a running one stops at its next step or wait, and it is counted as
+// abandoned rather than answered (the answer would reach no one).
 func (c *core) predict(ctx context.Context, body []byte) predict.Response {
-	done := c.svc.Metrics.RequestStarted()
+	done, abandoned := c.svc.Metrics.RequestStarted()
 	var resp predict.Response
 	err := c.svc.Executor.Do(ctx, func(ctx context.Context, rt executor.Runtime) {
 		resp = c.svc.Handler(ctx, rt, body)
@@ -157,6 +160,10 @@ func (c *core) predict(ctx context.Context, body []byte) predict.Response {
 	}
 	if resp.Status == 0 {
 		resp = predict.ErrorResponse(http.StatusInternalServerError, "internal server error")
+	}
+	if ctx.Err() != nil {
+		abandoned()
+		return resp
 	}
 	done(resp.Status)
 	return resp

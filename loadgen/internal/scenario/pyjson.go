@@ -10,10 +10,19 @@ import (
 	"predictlab/internal/pyfmt"
 )
 
+// MaxJSONBody bounds a task's encoded json: body. YAML aliases are
+// references, so a few hundred bytes of nested aliases can stand for
+// billions of values (an "alias bomb"); the encoder stops at this size.
+const MaxJSONBody = 1 << 20
+
 // pyJSON encodes a YAML node as Python's json.dumps does with its defaults
 // (separators ", " and ": ", ensure_ascii, float repr), so bodies match what
 // a Locust user posting json=... sends, byte for byte. Mapping order is kept.
+// It fails once the output passes MaxJSONBody.
 func pyJSON(b *strings.Builder, n *yaml.Node) error {
+	if b.Len() > MaxJSONBody {
+		return fmt.Errorf("the JSON body is larger than %d bytes (YAML aliases expand it)", MaxJSONBody)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {

@@ -80,8 +80,12 @@ func Parse(file string, data []byte) ([]users.Class, error) {
 	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
 		return nil, p.errf(list, "users", "must be a non-empty list of user classes")
 	}
+	if len(list.Content) > MaxClasses {
+		return nil, p.errf(list, "users", fmt.Sprintf("more than %d user classes", MaxClasses))
+	}
 	seen := map[string]int{}
 	var classes []users.Class
+	sum := 0
 	for i, un := range list.Content {
 		c, err := p.class(un, fmt.Sprintf("users[%d]", i))
 		if err != nil {
@@ -92,6 +96,9 @@ func Parse(file string, data []byte) ([]users.Class, error) {
 		}
 		seen[c.Name] = un.Line
 		classes = append(classes, c)
+		if sum += c.Weight; sum > MaxWeight {
+			return nil, p.errf(un, fmt.Sprintf("users[%d].weight", i), fmt.Sprintf("the class weights add up to more than %d", MaxWeight))
+		}
 	}
 	return classes, nil
 }
@@ -135,10 +142,19 @@ func (p *parser) str(n *yaml.Node, field string) (string, error) {
 	return n.Value, nil
 }
 
-func (p *parser) posInt(n *yaml.Node, field string) (int, error) {
+// MaxWeight bounds a weight, and the sum of the class weights or of one
+// class's task weights: users are dispatched and tasks picked from lists
+// as long as the weights (Locust's way), so an absurd weight would cost
+// gigabytes. MaxClasses bounds the classes of one file, for the same reason.
+const (
+	MaxWeight  = 1_000_000
+	MaxClasses = 1000
+)
+
+func (p *parser) weight(n *yaml.Node, field string) (int, error) {
 	v, err := strconv.Atoi(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 1 {
-		return 0, p.errf(n, field, fmt.Sprintf("must be a whole number >= 1, got %q", n.Value))
+	if n.Kind != yaml.ScalarNode || err != nil || v < 1 || v > MaxWeight {
+		return 0, p.errf(n, field, fmt.Sprintf("must be a whole number from 1 to %d, got %q", MaxWeight, n.Value))
 	}
 	return v, nil
 }
@@ -160,7 +176,7 @@ func (p *parser) class(n *yaml.Node, field string) (users.Class, error) {
 		return c, p.errf(nn, field+".name", fmt.Sprintf("%q is not a valid class name (letters, digits, _)", c.Name))
 	}
 	if w, ok := f["weight"]; ok {
-		if c.Weight, err = p.posInt(w, field+".weight"); err != nil {
+		if c.Weight, err = p.weight(w, field+".weight"); err != nil {
 			return c, err
 		}
 	}
@@ -177,12 +193,16 @@ func (p *parser) class(n *yaml.Node, field string) (users.Class, error) {
 		if tn.Kind != yaml.SequenceNode {
 			return c, p.errf(tn, field+".tasks", "must be a list of tasks")
 		}
+		sum := 0
 		for i, t := range tn.Content {
 			task, err := p.task(t, fmt.Sprintf("%s.tasks[%d]", field, i))
 			if err != nil {
 				return c, err
 			}
 			c.Tasks = append(c.Tasks, task)
+			if sum += task.Weight; sum > MaxWeight {
+				return c, p.errf(t, fmt.Sprintf("%s.tasks[%d].weight", field, i), fmt.Sprintf("the task weights of a class add up to more than %d", MaxWeight))
+			}
 		}
 	}
 	return c, nil
@@ -221,7 +241,7 @@ func (p *parser) task(n *yaml.Node, field string) (users.Task, error) {
 		}
 	}
 	if w, ok := f["weight"]; ok {
-		if t.Weight, err = p.posInt(w, field+".weight"); err != nil {
+		if t.Weight, err = p.weight(w, field+".weight"); err != nil {
 			return t, err
 		}
 	}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -65,7 +66,13 @@ func TestParseErrors(t *testing.T) {
 		{"users not list", "users: 3\n", "s.yaml:1: users: must be a non-empty list"},
 		{"missing name", "users:\n  - weight: 1\n", "s.yaml:2: users[0].name: missing"},
 		{"bad name", "users:\n  - name: 'a b'\n", `s.yaml:2: users[0].name: "a b" is not a valid class name`},
-		{"bad weight", "users:\n  - name: A\n    weight: x\n", `s.yaml:3: users[0].weight: must be a whole number >= 1, got "x"`},
+		{"bad weight", "users:\n  - name: A\n    weight: x\n", `s.yaml:3: users[0].weight: must be a whole number from 1 to 1000000, got "x"`},
+		// Absurd weights (R13): one line, not gigabytes or a makeslice panic.
+		{"huge task weight", "users:\n  - name: A\n    tasks:\n      - {path: /x, weight: 3000000000}\n", `s.yaml:4: users[0].tasks[0].weight: must be a whole number from 1 to 1000000, got "3000000000"`},
+		{"max int class weight", "users:\n  - {name: A, weight: 1, tasks: [{path: /}]}\n  - {name: B, weight: 9223372036854775807, tasks: [{path: /}]}\n", `s.yaml:3: users[1].weight: must be a whole number from 1 to 1000000`},
+		{"class weights add up", "users:\n  - {name: A, weight: 600000}\n  - {name: B, weight: 600000}\n", `s.yaml:3: users[1].weight: the class weights add up to more than 1000000`},
+		{"task weights add up", "users:\n  - name: A\n    tasks:\n      - {path: /a, weight: 999999}\n      - {path: /b, weight: 2}\n", `s.yaml:5: users[0].tasks[1].weight: the task weights of a class add up to more than 1000000`},
+		{"alias bomb", aliasBomb(), "users[0].tasks[0].json: the JSON body is larger than 1048576 bytes (YAML aliases expand it)"},
 		{"bad wait", "users:\n  - name: A\n    wait_time: sleep(1)\n", `s.yaml:3: users[0].wait_time: parse wait_time "sleep(1)": unknown function`},
 		{"unknown task key", "users:\n  - name: A\n    tasks:\n      - {path: /x, verb: GET}\n", `s.yaml:4: users[0].tasks[0]: unknown key "verb"`},
 		{"missing path", "users:\n  - name: A\n    tasks:\n      - {method: GET}\n", "s.yaml:4: users[0].tasks[0].path: missing"},
@@ -127,4 +134,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// aliasBomb is the review's ~500-byte scenario whose json: stands for 10^9
+// numbers through nested YAML aliases.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("users:\n  - name: U\n    tasks:\n      - path: /\n        json:\n")
+	b.WriteString("          a: &a [0,0,0,0,0,0,0,0,0,0]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		fmt.Fprintf(&b, "          %s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", n, n, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = n
+	}
+	return b.String()
 }

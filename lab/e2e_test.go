@@ -266,6 +266,7 @@ func statusOf(r *results.Results) string {
 }
 
 func TestPortTaken(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -294,6 +295,7 @@ func TestPortTaken(t *testing.T) {
 }
 
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		args    []string
@@ -330,6 +332,7 @@ func TestCLI(t *testing.T) {
 // TestServiceFailsToStart uses a targets stand-in that exits at once: the
 // lab must fail naming the service, quote its log, and still write a report.
 func TestServiceFailsToStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	targets := filepath.Join(dir, "targets")
 	loadgen := filepath.Join(dir, "loadgen")

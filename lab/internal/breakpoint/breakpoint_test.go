@@ -51,6 +51,7 @@ func readHistory(t *testing.T, path string) []Point {
 // past it the Flask target completed a flat ~72 req/s while the offered
 // rate grew, so the honest reading is ~70, not 85.
 func TestSeedHistory(t *testing.T) {
+	t.Parallel()
 	pts := readHistory(t, seedHistory)
 	r, err := Find(pts, DefaultConfig(120))
 	if err != nil {
@@ -117,6 +118,7 @@ func failingFrom(pts []Point, users int) []Point {
 }
 
 func TestFind(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name             string
 		pts              []Point
@@ -151,6 +153,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestMeanUsers(t *testing.T) {
+	t.Parallel()
 	pts := []Point{{Time: 0, Users: 0}, {Time: 1, Users: 10}, {Time: 2, Users: 20}, {Time: 3, Users: 30}}
 	tests := []struct {
 		name     string
@@ -174,6 +177,7 @@ func TestMeanUsers(t *testing.T) {
 }
 
 func TestLittleUsers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		x, latency float64
@@ -190,6 +194,7 @@ func TestLittleUsers(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	bad := DefaultConfig(1)
 	bad.Threshold = 1.5
 	if bad.Validate() == nil {

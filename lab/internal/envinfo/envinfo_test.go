@@ -6,6 +6,7 @@ import (
 )
 
 func TestField(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, key string
 		sep           byte
@@ -23,6 +24,7 @@ func TestField(t *testing.T) {
 }
 
 func TestCollect(t *testing.T) {
+	t.Parallel()
 	e := Collect(context.Background(), "")
 	if e.CPUs < 1 || e.GoVersion == "" || e.LabBuild != "dev" {
 		t.Errorf("got %+v", e)

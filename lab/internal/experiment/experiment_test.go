@@ -14,6 +14,7 @@ import (
 )
 
 func TestArgs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		spec Spec
@@ -41,6 +42,7 @@ const sampleJSON = `{"stats":[{"method":"POST","name":"/api/v1/ml/sync/predict",
 
 // TestRunFakeLoadgen runs a shell script standing in for loadgen.
 func TestRunFakeLoadgen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "fake-loadgen")
 	body := "#!/bin/sh\n" +

@@ -22,6 +22,7 @@ func testConfig(t *testing.T, name string) Config {
 }
 
 func TestServiceArgs(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, "seed")
 	r := New(cfg, zerolog.Nop(), progress.New(nil, false, 0))
 	tests := []struct {
@@ -49,6 +50,7 @@ func TestServiceArgs(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		modify func(*Config)
@@ -75,6 +77,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestPortList(t *testing.T) {
+	t.Parallel()
 	c := testConfig(t, "quick")
 	c.Only = "sync"
 	var names []string

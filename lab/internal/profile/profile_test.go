@@ -7,6 +7,7 @@ import (
 )
 
 func TestProfiles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		wantSeconds time.Duration // per target, all experiments
@@ -39,12 +40,14 @@ func TestProfiles(t *testing.T) {
 }
 
 func TestLookupUnknown(t *testing.T) {
+	t.Parallel()
 	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "quick") {
 		t.Errorf("got %v, want an error listing the profiles", err)
 	}
 }
 
 func TestSeedCosts(t *testing.T) {
+	t.Parallel()
 	p, _ := Lookup("seed")
 	if p.Sync.Scoring.CPUCost != 5*time.Millisecond || p.Async.Scoring.CPUCost != 7500*time.Microsecond || p.Reference == nil {
 		t.Errorf("seed costs not set: %+v %+v", p.Sync.Scoring, p.Async.Scoring)
@@ -55,6 +58,7 @@ func TestSeedCosts(t *testing.T) {
 }
 
 func TestCPUProfilePastCrossover(t *testing.T) {
+	t.Parallel()
 	p, err := Lookup("cpu")
 	if err != nil {
 		t.Fatal(err)

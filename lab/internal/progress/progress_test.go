@@ -14,6 +14,7 @@ func state() State {
 }
 
 func TestLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		s    func(State) State
@@ -34,6 +35,7 @@ func TestLine(t *testing.T) {
 }
 
 func TestPrinterTTY(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	p := New(&b, true, time.Hour)
 	t0 := time.Unix(0, 0)
@@ -47,6 +49,7 @@ func TestPrinterTTY(t *testing.T) {
 }
 
 func TestPrinterPlain(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	p := New(&b, false, 5*time.Second)
 	t0 := time.Unix(0, 0)

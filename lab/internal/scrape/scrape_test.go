@@ -30,6 +30,7 @@ nan_metric NaN
 `
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	m, err := Parse(strings.NewReader(exposition))
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestSeries(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1000, 0)
 	samples := []Sample{
 		{Time: t0, Values: map[string]float64{targetsapi.MetricLoopBusySeconds: 1, RequestsCount: 100, targetsapi.MetricLoopBusyRatio: 0.1, loopLagSum: 0, loopLagCount: 0}},
@@ -90,6 +92,7 @@ func TestSeries(t *testing.T) {
 }
 
 func TestScraperRun(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d\n", RequestsCount, n.Add(1))

@@ -5,16 +5,34 @@ package stats
 
 type failKey struct{ method, name, err string }
 
+// MaxFailureKinds bounds the distinct (method, name, error) failures kept.
+// Error texts come from the target (reason phrases, bad status lines), so
+// without a bound a target could grow memory, and the CSV rewritten every
+// second, by one row per request. Beyond it, new errors of an entry are
+// counted in one row per (method, name) whose error is OtherFailures.
+const MaxFailureKinds = 1000
+
+// OtherFailures is the error text of the row that counts an entry's
+// failures beyond MaxFailureKinds distinct ones.
+const OtherFailures = "(other)"
+
 func (s *Stats) recordFailure(method, name, err string) {
 	s.failMu.Lock()
+	defer s.failMu.Unlock()
 	k := failKey{method, name, err}
 	if i, ok := s.failures[k]; ok {
 		s.failList[i].Occurrences++
-	} else {
-		s.failures[k] = len(s.failList)
-		s.failList = append(s.failList, Failure{Method: method, Name: name, Error: err, Occurrences: 1})
+		return
 	}
-	s.failMu.Unlock()
+	if len(s.failList) >= MaxFailureKinds {
+		k.err = OtherFailures
+		if i, ok := s.failures[k]; ok {
+			s.failList[i].Occurrences++
+			return
+		}
+	}
+	s.failures[k] = len(s.failList)
+	s.failList = append(s.failList, Failure{Method: method, Name: name, Error: k.err, Occurrences: 1})
 }
 
 // RecordException records an exception raised by a task (not a request

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -422,5 +423,37 @@ func TestPercentileWithinMinMax(t *testing.T) {
 				t.Errorf("single request: Median %v, want its exact time %v", e.Median(), e.Min())
 			}
 		})
+	}
+}
+
+// TestFailureKindsBounded is the review's R14: a target answering each
+// request with a new reason phrase must not add a failure row per request.
+// Past MaxFailureKinds distinct texts, an entry's new ones count in one
+// "(other)" row; every failure is still counted.
+func TestFailureKindsBounded(t *testing.T) {
+	t.Parallel()
+	st := New(func() time.Time { return t0 })
+	const n = 3 * MaxFailureKinds
+	for i := range n {
+		r := req("GET", "/x", 1, time.Millisecond)
+		r.Err = fmt.Sprintf("HTTPError('500 Server Error: E%d for url: /x')", i)
+		st.Record(r)
+	}
+	r := req("POST", "/y", 1, time.Millisecond)
+	r.Err = "HTTPError('500 Server Error: new for url: /y')"
+	st.Record(r)
+	snap := st.Snapshot()
+	if len(snap.Failures) != MaxFailureKinds+2 {
+		t.Fatalf("%d failure rows, want %d", len(snap.Failures), MaxFailureKinds+2)
+	}
+	var total, other int64
+	for _, f := range snap.Failures {
+		total += f.Occurrences
+		if f.Error == OtherFailures {
+			other += f.Occurrences
+		}
+	}
+	if total != n+1 || other != n-MaxFailureKinds+1 || snap.Total.NumFailures != n+1 {
+		t.Fatalf("occurrences %d (other %d), failures %d; want %d (other %d)", total, other, snap.Total.NumFailures, n+1, n-MaxFailureKinds+1)
 	}
 }

@@ -19,11 +19,13 @@ import (
 	"predictlab/lab/internal/results"
 )
 
-// Chart is one PNG: its file name, title and bytes.
+// Chart is one PNG: its file name, title, bytes, and a one-line caption
+// saying what to look for in it.
 type Chart struct {
-	File  string
-	Title string
-	PNG   []byte
+	File    string
+	Title   string
+	Caption string
+	PNG     []byte
 }
 
 var (
@@ -193,7 +195,7 @@ func ExperimentChart(r *results.Results, n int) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chart{File: name + ".png", Title: fmt.Sprintf("Experiment %d — %s", n, name), PNG: png}, nil
+	return &Chart{File: name + ".png", Title: fmt.Sprintf("Experiment %d — %s", n, name), Caption: experimentCaption(n), PNG: png}, nil
 }
 
 // InternalsChart draws experiment n's server internals on the same time
@@ -248,7 +250,8 @@ func InternalsChart(r *results.Results, n int) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chart{File: name + "_internals.png", Title: fmt.Sprintf("Experiment %d — server internals", n), PNG: png}, nil
+	return &Chart{File: name + "_internals.png", Title: fmt.Sprintf("Experiment %d — server internals", n),
+		Caption: "What to look for: client latency rising together with busy workers or queue length (blocking) or loop busy ratio and lag (event loop): the latency growth is queueing inside the server.", PNG: png}, nil
 }
 
 // ThroughputChart draws experiment 2's completions and offered rate
@@ -283,7 +286,21 @@ func ThroughputChart(r *results.Results) (*Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Chart{File: "load_test_throughput.png", Title: "Experiment 2 — breaking points", PNG: png}, nil
+	return &Chart{File: "load_test_throughput.png", Title: "Experiment 2 — breaking points",
+		Caption: "What to look for: where a target's completions (solid) fall below 95 % of the offered rate (dashed) for good; the dot marks its breaking point, drawn only when one was reached.", PNG: png}, nil
+}
+
+// experimentCaption says what to look for in experiment n's chart.
+func experimentCaption(n int) string {
+	switch n {
+	case 2:
+		return "What to look for: completions following the users up, then flattening while the median climbs — the target's capacity, with the extra users waiting in its queue."
+	case 3:
+		return "What to look for: a flat completion rate and a flat median at the breaking point; a median that keeps rising means the load was above capacity."
+	case 4:
+		return "What to look for: how far the median climbs once users exceed capacity, and whether completions hold or fall off."
+	}
+	return ""
 }
 
 func addMarker(p *plot.Plot, s breakpoint.Step, c color.Color, label string) {

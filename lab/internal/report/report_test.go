@@ -234,6 +234,10 @@ func TestWrite(t *testing.T) {
 	if !bytes.Contains(page, []byte("data:image/png;base64,")) || bytes.Contains(page, []byte("src=\"http")) {
 		t.Error("index.html is not self-contained")
 	}
+	// Every chart says what to look for.
+	if n, want := bytes.Count(page, []byte(`<p class="caption">What to look for:`)), bytes.Count(page, []byte("<figure>")); n != want || n == 0 {
+		t.Errorf("%d captions for %d charts", n, want)
+	}
 	back, err := results.Read(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -415,5 +419,24 @@ func TestStartStateNotes(t *testing.T) {
 				t.Errorf("summary lacks %q", tc.want)
 			}
 		})
+	}
+}
+
+func TestInternalsWithoutMetricsIsOneLine(t *testing.T) {
+	t.Parallel()
+	r := fixture()
+	for _, tg := range r.Targets {
+		for _, e := range tg.Experiments {
+			e.Internals = nil
+		}
+	}
+	analysis.Analyze(r)
+	md, err := Markdown(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "## Server internals\n\nNone: the services exposed no predictlab metrics on /metrics"
+	if !strings.Contains(md, want) || strings.Contains(md, "| target | experiment | mean workers busy") {
+		t.Errorf("summary should say in one line that there are no internals:\n%s", md)
 	}
 }

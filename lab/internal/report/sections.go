@@ -103,6 +103,12 @@ func breakpointSection(targets []*results.Target) section {
 		if bp.At.Completed > 0 {
 			median = fmtMS(bp.MedianMS) + " (" + bp.MedianKind + ")"
 			done = fmt.Sprintf("%.1f of %.1f req/s offered", bp.At.Completed, bp.At.Offered)
+			if bp.At.Completed > bp.At.Offered {
+				// The window counts completions of requests sent before it
+				// (its users are shifted back by the mean latency), so under
+				// a ramp it can complete more than its users offered.
+				done = fmt.Sprintf("%.1f req/s, all %.1f offered (the window also completed requests sent before it)", bp.At.Completed, bp.At.Offered)
+			}
 		}
 		tb.Rows = append(tb.Rows, []string{t.Name, bpText, median, done, knee, fmt.Sprintf("%.1f req/s", a.PeakThroughput), predUsers(a), predFormula(a)})
 	}
@@ -174,6 +180,10 @@ func internalsSection(targets []*results.Target) section {
 			s := a.Internals
 			tb.Rows = append(tb.Rows, []string{t.Name, fmt.Sprint(s.Experiment), fmtN(s.MeanWorkersBusy, 1), fmtN(s.MaxQueueLength, 0), fmtPct(s.MeanLoopBusy), fmtF(s.MeanLoopLagMS)})
 		}
+	}
+	if len(tb.Rows) == 0 {
+		return section{Level: 2, Title: "Server internals", Blocks: []block{
+			para("None: the services exposed no predictlab metrics on /metrics (or none was scraped), so the report cannot show workers, queues or loops.")}}
 	}
 	return section{Level: 2, Title: "Server internals", Blocks: []block{{Table: tb},
 		para("Workers busy and queue length are gauges read once per second; the users send in one-second bursts, so each reading sees the same phase of the burst cycle. The loop busy ratio and lag are averages over the second and do not have that bias.")}}
@@ -324,7 +334,7 @@ func filesSection(r *results.Results) section {
 	if r.Settings.LoadgenHTML {
 		t = append(t, inline(", ", code(".html"), " (loadgen's report)")...)
 	}
-	t = append(t, inline(". Charts: ", code("load_test.png"), ", ", code("max_performance.png"), ", ", code("stress_test.png"), " and ", code("*_internals.png"),
+	t = append(t, inline(". Charts: ", code("load_test_throughput.png"), ", ", code("load_test.png"), ", ", code("max_performance.png"), ", ", code("stress_test.png"), " and ", code("*_internals.png"),
 		"; ", code("results.json"), " holds every number above; ", code("index.html"), " is this report with the charts inline.")...)
 	return section{Level: 2, Title: "Files", Blocks: []block{{Lines: []text{t}}}}
 }

@@ -130,8 +130,8 @@ func Markdown(r *results.Results) (string, error) {
 
 // chartView is a chart as the page shows it.
 type chartView struct {
-	File, Title string
-	Src         htmltemplate.URL
+	File, Title, Caption string
+	Src                  htmltemplate.URL
 }
 
 // HTML renders index.html: the summary's content with the charts inline as
@@ -141,7 +141,7 @@ func HTML(r *results.Results, charts []Chart) ([]byte, error) {
 	for _, c := range charts {
 		// Our own PNG bytes: a data URL is safe here.
 		src := htmltemplate.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG)) //nolint:gosec
-		views = append(views, chartView{File: c.File, Title: c.Title, Src: src})
+		views = append(views, chartView{File: c.File, Title: c.Title, Caption: c.Caption, Src: src})
 	}
 	var b bytes.Buffer
 	err := htmlTemplate.Execute(&b, struct {

@@ -265,3 +265,50 @@ func TestSeveralLoopsShareTheTasks(t *testing.T) {
 		}
 	})
 }
+
+// A task whose ctx is done while it waits (for a worker, or for its loop) is
+// dropped: its work never runs and Do returns the ctx's error. On the loop a
+// task stopped between two steps runs none of the later ones either.
+func TestCancelledTasksAreDropped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ex   func() Executor
+	}{
+		{"blocking", func() Executor { return NewBlocking(BlockingConfig{Workers: 1, Backlog: 10}) }},
+		{"loop", func() Executor { return NewLoop(LoopConfig{Loops: 1, Backlog: 10}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ex := tc.ex()
+				defer ex.Close()
+				release := make(chan struct{})
+				go func() { // holds the only worker / the loop
+					_ = ex.Do(context.Background(), func(_ context.Context, rt Runtime) { rt.CPU(func() { <-release }) })
+				}()
+				synctest.Wait()
+				ctx, leave := context.WithCancel(context.Background())
+				var ran atomic.Int64
+				errs := make(chan error, 3)
+				for range 3 {
+					go func() {
+						errs <- ex.Do(ctx, func(_ context.Context, rt Runtime) {
+							rt.CPU(func() { ran.Add(1) })
+							rt.CPU(func() { ran.Add(1) })
+						})
+					}()
+				}
+				synctest.Wait() // all three wait for the worker or the loop
+				leave()
+				close(release)
+				for range 3 {
+					if err := <-errs; !errors.Is(err, context.Canceled) {
+						t.Errorf("Do of a cancelled task = %v, want context.Canceled", err)
+					}
+				}
+				if n := ran.Load(); n != 0 {
+					t.Errorf("%d steps of cancelled tasks ran, want 0", n)
+				}
+			})
+		})
+	}
+}

@@ -210,19 +210,26 @@ func (r *Result) crossover() string {
 	// measured: the first value where the order flips.
 	var b strings.Builder
 	flip := ""
+	measured := func(p Point) bool { return p.Error == "" && p.MeasuredRPS > 0 }
 	for i := 1; i < len(s); i++ {
-		if !(s[i].Counts() || s[i].GeneratorBound) || !(a[i].Counts() || a[i].GeneratorBound) {
+		if !measured(s[i]) || !measured(a[i]) || !measured(s[i-1]) || !measured(a[i-1]) {
 			continue
 		}
 		before := s[i-1].MeasuredRPS > a[i-1].MeasuredRPS
 		after := s[i].MeasuredRPS > a[i].MeasuredRPS
-		if before != after && s[i-1].Error == "" && a[i-1].Error == "" {
+		if before != after {
 			winner := "the blocking pool (sync)"
 			if !after {
 				winner = "the event loop (async)"
 			}
 			flip = fmt.Sprintf("between %s=%s and %s=%s %s takes the lead (measured sync %s vs async %s req/s at %s)",
 				r.Knob, s[i-1].Raw, r.Knob, s[i].Raw, winner, s[i].Display(), a[i].Display(), r.value(s[i].Value))
+			for _, p := range []Point{s[i-1], a[i-1], s[i], a[i]} {
+				if !p.Valid {
+					flip += "; loadgen's self-check judged some of these four runs invalid"
+					break
+				}
+			}
 			break
 		}
 	}

@@ -353,3 +353,20 @@ func TestServerTimeOf(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossoverCountsInvalidRuns: a flip between runs the self-check
+// judged invalid is still shown, with that said.
+func TestCrossoverCountsInvalidRuns(t *testing.T) {
+	t.Parallel()
+	r := fixture(t)
+	for i := range r.Points {
+		if r.Points[i].Value == 20 {
+			r.Points[i].Valid = false
+		}
+	}
+	text := strings.Join(r.Conclusion(), "\n")
+	if !strings.Contains(text, "Between cpu-cost=10 and cpu-cost=20 the blocking pool (sync) takes the lead") ||
+		!strings.Contains(text, "judged some of these four runs invalid") {
+		t.Errorf("conclusion:\n%s", text)
+	}
+}

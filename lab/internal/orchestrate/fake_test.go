@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -102,8 +104,9 @@ func fakeStore(args []string) int {
 
 // fakeService serves the healthcheck, a predict route and /metrics with
 // predictlab_inflight_requests: FAKE_INFLIGHT (default 5) for the first
-// FAKE_BUSY_FOR after start, 0 after. The service named FAKE_EXIT_SERVICE
-// ("sync model") exits with status 3 FAKE_EXIT_AFTER after start.
+// FAKE_BUSY_READS reads of /metrics, 0 after. The service named
+// FAKE_EXIT_SERVICE ("sync model") exits with status 3 at its
+// FAKE_EXIT_AFTER_READS-th read of /metrics.
 func fakeService(role string, args []string) int {
 	fs := flag.NewFlagSet(role, flag.ContinueOnError)
 	addr := fs.String("addr", "", "")
@@ -114,14 +117,15 @@ func fakeService(role string, args []string) int {
 	if fs.Parse(args) != nil {
 		return 2
 	}
-	start := time.Now()
-	busyFor := envDuration("FAKE_BUSY_FOR")
+	var reads atomic.Int64
+	busyReads, _ := strconv.ParseInt(os.Getenv("FAKE_BUSY_READS"), 10, 64)
 	inflight := os.Getenv("FAKE_INFLIGHT")
 	if inflight == "" {
 		inflight = "5"
 	}
+	exitAfter := int64(-1)
 	if os.Getenv("FAKE_EXIT_SERVICE") == *route+" "+role {
-		time.AfterFunc(envDuration("FAKE_EXIT_AFTER"), func() { os.Exit(3) })
+		exitAfter, _ = strconv.ParseInt(os.Getenv("FAKE_EXIT_AFTER_READS"), 10, 64)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/healthcheck", func(w http.ResponseWriter, _ *http.Request) {
@@ -131,8 +135,12 @@ func fakeService(role string, args []string) int {
 		fmt.Fprint(w, `{"detail":1.0}`)
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		read := reads.Add(1)
+		if read == exitAfter {
+			os.Exit(3) // the lab scrapes every service once a second while loadgen runs
+		}
 		n := "0"
-		if time.Since(start) < busyFor {
+		if read <= busyReads {
 			n = inflight
 		}
 		fmt.Fprintf(w, "# TYPE predictlab_inflight_requests gauge\npredictlab_inflight_requests{service=%q} %s\n", role, n)

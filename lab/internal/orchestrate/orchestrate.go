@@ -567,9 +567,10 @@ func (r *Lab) watchServices(ctx context.Context, cancel context.CancelCauseFunc)
 
 // waitIdle waits until t's scoring service reports nothing in flight on
 // /metrics, for at most r.idleWait, and returns what it read last, just
-// before loadgen starts. A service without /metrics (an external one) is
-// probed instead: waitIdle waits until one predict request answers within
-// twice experiment 1's median (or at all, before experiment 1 has run).
+// before loadgen starts. A service without that metric (an external one
+// whose /metrics answers 404, or lacks it) is probed instead: waitIdle
+// waits until one predict request answers within twice experiment 1's
+// median (or at all, before experiment 1 has run).
 func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartState {
 	name := serviceName(targetsapi.Target(t.Name), targetsapi.Scoring)
 	base := r.services[name]
@@ -580,14 +581,27 @@ func (r *Lab) waitIdle(ctx context.Context, t *results.Target) *results.StartSta
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	noted := false
+	probing := false // the service exports no predictlab_inflight_requests: probe it instead
 	for {
-		busy := false
-		if m, err := scrape.Read(ctx, client, base+targetsapi.MetricsPath); err == nil && hasKey(m, targetsapi.MetricInflight) {
-			st.Inflight, st.ProbeMS = jsonnum.Float(m[targetsapi.MetricInflight]), nil
-			busy = m[targetsapi.MetricInflight] > 0
-		} else {
+		busy := true
+		if !probing {
+			m, err := scrape.Read(ctx, client, base+targetsapi.MetricsPath)
+			var se *scrape.StatusError
+			switch {
+			case err == nil && hasKey(m, targetsapi.MetricInflight):
+				st.Inflight = jsonnum.Float(m[targetsapi.MetricInflight])
+				busy = m[targetsapi.MetricInflight] > 0
+			case err == nil, errors.As(err, &se) && se.Code == http.StatusNotFound:
+				probing = true
+			}
+			// Any other error (a timeout from a busy service, a refused
+			// connection) counts as busy: read /metrics again.
+		}
+		if probing {
 			ms, ok := r.probe(ctx, t, base)
-			st.ProbeMS = &ms
+			if !math.IsNaN(ms) {
+				st.ProbeMS = &ms
+			}
 			busy = !ok
 		}
 		st.WaitedMS = time.Since(start).Milliseconds()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,7 +90,8 @@ func TestWaitsForIdleTarget(t *testing.T) {
 	t.Parallel()
 	t.Run("becomes idle", func(t *testing.T) {
 		t.Parallel()
-		r, err := runLab(t, fakeLab(t, []int{1}, []string{"FAKE_BUSY_FOR=1500ms"}, nil))
+		// 12 reads busy, 100 ms apart at least: over a second of waiting.
+		r, err := runLab(t, fakeLab(t, []int{1}, []string{"FAKE_BUSY_READS=12"}, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +102,7 @@ func TestWaitsForIdleTarget(t *testing.T) {
 	})
 	t.Run("stays busy", func(t *testing.T) {
 		t.Parallel()
-		l := fakeLab(t, []int{1}, []string{"FAKE_BUSY_FOR=1h", "FAKE_INFLIGHT=7"}, nil)
+		l := fakeLab(t, []int{1}, []string{"FAKE_BUSY_READS=1000000", "FAKE_INFLIGHT=7"}, nil)
 		l.idleWait = 300 * time.Millisecond
 		r, err := runLab(t, l)
 		if err != nil {
@@ -148,7 +150,7 @@ func TestNoResultIsNotComplete(t *testing.T) {
 // status says which service exited and when.
 func TestServiceExitStopsTheRun(t *testing.T) {
 	t.Parallel()
-	l := fakeLab(t, []int{1, 2}, []string{"FAKE_EXIT_SERVICE=sync model", "FAKE_EXIT_AFTER=1500ms"}, []string{"FAKE_RUN_FOR=1h"})
+	l := fakeLab(t, []int{1, 2}, []string{"FAKE_EXIT_SERVICE=sync model", "FAKE_EXIT_AFTER_READS=3"}, []string{"FAKE_RUN_FOR=1h"})
 	r, err := runLab(t, l)
 	if err == nil || r.Status != "failed" || !strings.Contains(r.Error, "sync model exited at ") || !strings.Contains(r.Error, "exit status 3") {
 		t.Fatalf("status %q (%s), err %v; want failed naming the sync model's exit", r.Status, r.Error, err)
@@ -191,17 +193,22 @@ func TestPanicWritesPartialReport(t *testing.T) {
 }
 
 // TestExternalWithoutMetrics: an external target with no /metrics is
-// probed with predict requests before each experiment; the probe is
-// recorded.
+// probed with predict requests before each experiment: before experiment
+// 2 the lab waits until a probe answers within twice experiment 1's median
+// (the fake loadgen reports 90 ms), and records the probe.
 func TestExternalWithoutMetrics(t *testing.T) {
 	t.Parallel()
-	var probes int
+	var probes atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/v1/healthcheck":
 			fmt.Fprint(w, `{"status":"OK"}`)
 		case "/api/v1/ml/sync/predict":
-			probes++
+			// The first probe is experiment 1's; the next three find the
+			// target still slow (400 ms > 2 × 90 ms).
+			if n := probes.Add(1); n >= 2 && n <= 4 {
+				time.Sleep(400 * time.Millisecond)
+			}
 			fmt.Fprint(w, `{"detail":1.0}`)
 		default:
 			http.NotFound(w, r)
@@ -221,10 +228,13 @@ func TestExternalWithoutMetrics(t *testing.T) {
 	for _, e := range r.Targets[0].Experiments {
 		st := e.StartState
 		if st == nil || st.ProbeMS == nil || st.Inflight.Valid() || st.TimedOut {
-			t.Errorf("experiment %d start state = %+v, want a probe and no in-flight count", e.Number, st)
+			t.Fatalf("experiment %d start state = %+v, want a probe and no in-flight count", e.Number, st)
+		}
+		if e.Number == 2 && (st.WaitedMS < 1000 || *st.ProbeMS > 180) {
+			t.Errorf("experiment 2 start state = %+v (probe %.1f ms), want a wait of over a second until a probe answered within 180 ms", st, *st.ProbeMS)
 		}
 	}
-	if probes < 2 {
-		t.Errorf("%d probe requests, want one per experiment", probes)
+	if n := probes.Load(); n < 5 {
+		t.Errorf("%d probe requests, want at least 5", n)
 	}
 }

@@ -136,6 +136,15 @@ func (s Scraper) once(ctx context.Context, client *http.Client) (map[string]floa
 	return Read(ctx, client, s.URL)
 }
 
+// StatusError is a scrape answered with a status other than 200 (404: the
+// service exports no metrics there).
+type StatusError struct {
+	URL  string
+	Code int
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("scrape %s: status %d", e.URL, e.Code) }
+
 // Read scrapes url once and returns its metrics (summed over label sets,
 // as Parse does).
 func Read(ctx context.Context, client *http.Client, url string) (map[string]float64, error) {
@@ -149,7 +158,7 @@ func Read(ctx context.Context, client *http.Client, url string) (map[string]floa
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape %s: status %d", url, resp.StatusCode)
+		return nil, &StatusError{URL: url, Code: resp.StatusCode}
 	}
 	return Parse(resp.Body)
 }

@@ -325,3 +325,132 @@ func workerID(t *testing.T, w *workerProc) string {
 	}
 	return m[1]
 }
+
+// masterProc starts `loadgen --master` headless on port with args.
+func startMasterProc(t *testing.T, port int, args ...string) *workerProc {
+	t.Helper()
+	bin, err := loadgenBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &workerProc{out: &locusttest.Buffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"--master", "--headless", "--master-bind-host", "127.0.0.1",
+		"--master-bind-port", strconv.Itoa(port)}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	p.cmd.Dir = t.TempDir()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// loadgen --master with two loadgen workers: the master's final table and
+// CSV count exactly what the workers sent.
+func TestDistributedLoadgenMaster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a distributed test for 10 s: skipped with -short")
+	}
+	t.Parallel()
+	tg := locusttest.NewTarget(t, 5*time.Millisecond)
+	port := locusttest.FreePort(t)
+	dir := t.TempDir()
+	m := startMasterProc(t, port, "--expect-workers", "2", "-u", "20", "-r", "20", "-t", "10s",
+		"--csv", dir+"/m", "--host", tg.URL, "ApiSyncUser")
+	ws := []*workerProc{startWorkerProc(t, port), startWorkerProc(t, port)}
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("master exit code %d; output:\n%s", code, m.out)
+	}
+	var sent int64
+	for i, w := range ws {
+		if code := w.wait(t, 5*time.Second); code != 0 {
+			t.Errorf("worker %d exit code %d; output:\n%s", i, code, w.out)
+		}
+		n, _, _, _ := w.totals(t)
+		sent += n
+		if !strings.Contains(w.out.String(), `"ApiSyncUser": 10, "ApiUser": 0} (10 total users)`) {
+			t.Errorf("worker %d did not get 10 users:\n%s", i, w.out)
+		}
+	}
+	out := m.out.String()
+	rows, err := locusttest.FinalTable(out)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if agg := rows["Aggregated"]; agg.Requests != sent || agg.Fails != 0 || sent < 150 {
+		t.Errorf("master's final table %+v, workers sent %d", agg, sent)
+	}
+	if n := statsCSVAggregated(t, dir+"/m_stats.csv"); n != sent {
+		t.Errorf("m_stats.csv Aggregated %d, workers sent %d", n, sent)
+	}
+	if total, _ := tg.Count(""); total < sent || total-sent > 20 {
+		t.Errorf("target saw %d, master %d", total, sent)
+	}
+	for _, want := range []string{`All users spawned: {"ApiSyncUser": 20} (20 total users)`, "(index 0) reported as ready", "(index 1) reported as ready"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("master output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// loadgen --master with two of Debian's Python workers, which announce an
+// empty version: accepted with a warning, and the counts add up.
+func TestDistributedLoadgenMasterPythonWorkers(t *testing.T) {
+	locust := locusttest.RequireLocust(t)
+	t.Parallel()
+	tg := locusttest.NewTarget(t, 5*time.Millisecond)
+	port := locusttest.FreePort(t)
+	m := startMasterProc(t, port, "--expect-workers", "2", "--expect-workers-max-wait", "40", "-u", "10", "-r", "10", "-t", "8s",
+		"--host", tg.URL, "ApiSyncUser")
+	var pys []*workerProc
+	for range 2 {
+		p := &workerProc{out: &locusttest.Buffer{}, done: make(chan struct{})}
+		p.cmd = exec.Command(locust, "-f", locusttest.Locustfile(), "--worker", "--master-host", "127.0.0.1",
+			"--master-port", strconv.Itoa(port))
+		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.err = p.cmd.Wait(); close(p.done) }()
+		t.Cleanup(func() {
+			select {
+			case <-p.done:
+			default:
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+		})
+		pys = append(pys, p)
+	}
+	if code := m.wait(t, 90*time.Second); code != 0 {
+		t.Errorf("master exit code %d; output:\n%s", code, m.out)
+	}
+	for i, p := range pys {
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("python worker %d exit code %d; output:\n%s", i, code, p.out)
+		}
+	}
+	out := m.out.String()
+	if n := strings.Count(out, "with an empty version string connected"); n != 2 {
+		t.Errorf("%d empty-version warnings, want 2:\n%s", n, out)
+	}
+	rows, err := locusttest.FinalTable(out)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	agg := rows["Aggregated"]
+	total, _ := tg.Count("")
+	if agg.Requests < 60 || agg.Fails != 0 || total < agg.Requests || total-agg.Requests > 10 {
+		t.Errorf("master counted %+v, target saw %d", agg, total)
+	}
+	t.Logf("master counted %d, target saw %d", agg.Requests, total)
+}

@@ -99,9 +99,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		mainLog.Error().Msg("The --master argument cannot be combined with --worker")
 		return cli.Exit(exitMinusOne, nil)
 	}
-	if cfg.Master {
-		return fail("loadgen --master is not implemented yet: run Locust's master (locust -f benchmark.py --master) with loadgen workers")
-	}
 	if cfg.Worker {
 		// The master's -T/-E filter the tasks, at each test's start.
 		offered, err := users.Select(all, cfg.UserClasses)
@@ -129,6 +126,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	test := session.Test{Config: cfg, Classes: classes, Log: logger, Stderr: errw, Stdout: stdout, Version: cli.Version}
+	if cfg.Master {
+		return runMaster(ctx, cfg, test, logger)
+	}
 	if !cfg.Headless {
 		session.WarnNoTasks(logger, classes)
 		return session.RunWeb(ctx, test)

@@ -53,10 +53,30 @@ type Options struct {
 	Seed uint64
 	// ConnBudget: see runner.Options.
 	ConnBudget int64
+	// NewEngine, when set, makes the engine that runs the users instead of
+	// a runner.Runner in this process (a distributed master's workers).
+	NewEngine EngineFunc
 	// OnTimeLimit runs (in its own goroutine) when a run-time limit expires.
 	// The headless command shuts down; nil means the session stops the test.
 	OnTimeLimit func()
 }
+
+// Engine runs a test's users: a *runner.Runner, or a distributed master
+// whose workers run them. Its methods are safe for concurrent use.
+type Engine interface {
+	// Start ramps to n users at rate users per second and returns at once.
+	Start(n int, rate float64)
+	// Stop stops every user and returns when they have stopped.
+	Stop()
+	UserCount() int
+	ClassCounts() map[string]int
+}
+
+var _ Engine = (*runner.Runner)(nil)
+
+// EngineFunc makes the engine of a test against host that records into st
+// and calls onSpawned each time a ramp has completed.
+type EngineFunc func(host string, st *stats.Stats, onSpawned func()) (Engine, error)
 
 // Session is one load test. Create it with New.
 type Session struct {
@@ -71,7 +91,7 @@ type Session struct {
 	ctl sync.Mutex
 
 	mu     sync.Mutex
-	r      *runner.Runner
+	r      Engine
 	host   string
 	state  atomic.Pointer[string] // written under mu, except spawning→running (CAS, no lock: see spawned)
 	limit  *time.Timer
@@ -103,15 +123,7 @@ func (s *Session) Start(users int, spawnRate float64, host string, runTime time.
 		if s.r != nil {
 			s.stopLocked()
 		}
-		target, err := httpclient.ParseTarget(host)
-		if err != nil {
-			return fmt.Errorf("start test: %w", err)
-		}
-		r, err := runner.New(runner.Options{
-			Classes: s.opts.Classes, Target: target, Stats: s.opts.Stats, StopTimeout: s.opts.StopTimeout,
-			Log: s.runLog, Lag: s.lagFunc(), Seed: s.opts.Seed, ConnBudget: s.opts.ConnBudget,
-			OnSpawned: s.spawned,
-		})
+		r, err := s.newEngine(host)
 		if err != nil {
 			return fmt.Errorf("start test: %w", err)
 		}
@@ -132,6 +144,22 @@ func (s *Session) Start(users int, spawnRate float64, host string, runTime time.
 	}
 	s.r.Start(users, spawnRate)
 	return nil
+}
+
+// newEngine makes the engine for host: Options.NewEngine's, or a runner.
+func (s *Session) newEngine(host string) (Engine, error) {
+	if s.opts.NewEngine != nil {
+		return s.opts.NewEngine(host, s.opts.Stats, s.spawned)
+	}
+	target, err := httpclient.ParseTarget(host)
+	if err != nil {
+		return nil, err
+	}
+	return runner.New(runner.Options{
+		Classes: s.opts.Classes, Target: target, Stats: s.opts.Stats, StopTimeout: s.opts.StopTimeout,
+		Log: s.runLog, Lag: s.lagFunc(), Seed: s.opts.Seed, ConnBudget: s.opts.ConnBudget,
+		OnSpawned: s.spawned,
+	})
 }
 
 func (s *Session) lagFunc() func(time.Duration, bool) {

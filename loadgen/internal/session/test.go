@@ -38,6 +38,9 @@ type Test struct {
 	// Version is the version shown where Locust shows its own
 	// ("Starting Locust VERSION", the report, --json).
 	Version string
+	// NewEngine, when set, runs the users elsewhere (loadgen --master's
+	// workers); nil runs them in this process.
+	NewEngine EngineFunc
 }
 
 // failed is the error of a run that could not start or finish for a reason
@@ -61,7 +64,7 @@ func newTest(t *Test) (*stats.Stats, *selfcheck.Monitor, Options) {
 	return st, mon, Options{
 		Classes: t.Classes, StopTimeout: t.Config.StopTimeout, ResetStats: t.Config.ResetStats,
 		Stats: st, Monitor: mon, Log: t.Log, Seed: uint64(time.Now().UnixNano()),
-		ConnBudget: ConnBudget(),
+		ConnBudget: ConnBudget(), NewEngine: t.NewEngine,
 	}
 }
 

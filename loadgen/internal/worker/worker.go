@@ -371,6 +371,11 @@ func (w *Worker) serve(ctx context.Context, conn locustrpc.Conn) outcome {
 			case locustproto.TypeStop:
 				w.stopUsers()
 				w.state = locustproto.StateReady
+				// Beyond Locust: the stopped users' last requests reach the
+				// master now, not with the next 3-s report.
+				if err := w.sendReport(conn); err != nil {
+					return lost(err)
+				}
 				if err := conn.Send(locustproto.ClientStopped(w.id)); err != nil {
 					return lost(err)
 				}

@@ -24,6 +24,8 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParseBody -fuzztime 10s ./targets/internal/predict
+	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 5s ./targets/internal/featurestore
+	$(GO) test -run '^$$' -fuzz FuzzParseDelayRange -fuzztime 5s ./internal/targetsapi
 
 ## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed|cpu)
 lab: build

@@ -8,6 +8,14 @@
 //	targets healthcheck URL           exit 0 iff GET URL answers 200 within 2 s
 //
 // Run "targets <command> --help" for each command's flags.
+//
+// Exposure: every service binds 127.0.0.1 unless told otherwise, and answers GET
+// /metrics with its internals plus the Go runtime's and the process's metrics
+// (memory, open files, goroutines). Bind wider (--addr, --bind) only on
+// purpose, and do not publish /metrics beyond the machines that measure. The
+// embedded feature store stays on loopback in "targets all" unless
+// --store-bind says otherwise; --feature-store-password (or
+// $PREDICTLAB_FEATURE_STORE_PASSWORD) makes it require AUTH.
 package main
 
 import (
@@ -43,6 +51,7 @@ commands:
   version       print the version (also --version)
 
 Run "targets <command> --help" for the command's flags.
+Services bind 127.0.0.1 by default; /metrics shows process internals: publish it on purpose only.
 `
 
 // run is the whole program: it returns when the command is done or ctx is cancelled.

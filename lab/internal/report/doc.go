@@ -44,11 +44,13 @@ type table struct {
 // text is a run of inline spans.
 type text []span
 
-// span is a piece of text, plain, bold or code.
+// span is a piece of text, plain, bold, code or a link (Href, relative
+// to the report's folder).
 type span struct {
 	Text string
 	Bold bool
 	Code bool
+	Href string
 }
 
 // inline builds text from parts: a string is plain text, a span is kept.
@@ -67,6 +69,7 @@ func inline(parts ...any) text {
 
 func bold(s string) span { return span{Text: s, Bold: true} }
 func code(s string) span { return span{Text: s, Code: true} }
+func link(s, href string) span { return span{Text: s, Href: href} }
 
 // para is a paragraph of plain lines.
 func para(lines ...string) block {

@@ -234,6 +234,9 @@ func TestWrite(t *testing.T) {
 	if !bytes.Contains(page, []byte("data:image/png;base64,")) || bytes.Contains(page, []byte("src=\"http")) {
 		t.Error("index.html is not self-contained")
 	}
+	if !bytes.Contains(page, []byte(`<a href="load_test_sync.html">2 load_test</a>`)) {
+		t.Error("index.html does not link loadgen's report of each run")
+	}
 	// Every chart says what to look for.
 	if n, want := bytes.Count(page, []byte(`<p class="caption">What to look for:`)), bytes.Count(page, []byte("<figure>")); n != want || n == 0 {
 		t.Errorf("%d captions for %d charts", n, want)

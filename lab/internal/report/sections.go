@@ -336,7 +336,30 @@ func filesSection(r *results.Results) section {
 	}
 	t = append(t, inline(". Charts: ", code("load_test_throughput.png"), ", ", code("load_test.png"), ", ", code("max_performance.png"), ", ", code("stress_test.png"), " and ", code("*_internals.png"),
 		"; ", code("results.json"), " holds every number above; ", code("index.html"), " is this report with the charts inline.")...)
-	return section{Level: 2, Title: "Files", Blocks: []block{{Lines: []text{t}}}}
+	blocks := []block{{Lines: []text{t}}}
+	if r.Settings.LoadgenHTML {
+		// One link per run to loadgen's own HTML report, beside this one.
+		l := block{List: true}
+		for _, tg := range sortedTargets(r.Targets) {
+			var links text
+			for _, e := range tg.Experiments {
+				if e.Stats == nil || e.File == "" {
+					continue
+				}
+				if len(links) > 0 {
+					links = append(links, span{Text: ", "})
+				}
+				links = append(links, link(fmt.Sprintf("%d %s", e.Number, e.Name), e.File+".html"))
+			}
+			if len(links) > 0 {
+				l.Items = append(l.Items, item{Text: append(inline(tg.Name+" — loadgen's reports: "), links...)})
+			}
+		}
+		if len(l.Items) > 0 {
+			blocks = append(blocks, l)
+		}
+	}
+	return section{Level: 2, Title: "Files", Blocks: blocks}
 }
 
 func predUsers(a *results.Analysis) string {

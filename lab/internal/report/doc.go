@@ -67,8 +67,8 @@ func inline(parts ...any) text {
 	return t
 }
 
-func bold(s string) span { return span{Text: s, Bold: true} }
-func code(s string) span { return span{Text: s, Code: true} }
+func bold(s string) span       { return span{Text: s, Bold: true} }
+func code(s string) span       { return span{Text: s, Code: true} }
 func link(s, href string) span { return span{Text: s, Href: href} }
 
 // para is a paragraph of plain lines.

@@ -116,6 +116,14 @@ func TestSmokeEndToEnd(t *testing.T) {
 			if e.Stats == nil || e.Stats.Requests == 0 || len(e.History) == 0 {
 				t.Errorf("%s: no stats or history", e.File)
 			}
+			// Read from the real scoring service's /metrics just before
+			// loadgen started: idle, or recorded as still busy.
+			if st := e.StartState; st == nil || !st.Inflight.Valid() || (st.Inflight != 0 && !st.TimedOut) {
+				t.Errorf("%s: start state %+v, want the in-flight count read from /metrics", e.File, st)
+			}
+			if e.Failed != "" {
+				t.Errorf("%s failed: %s", e.File, e.Failed)
+			}
 			files := []string{"_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv", ".json"}
 			if r.Settings.LoadgenHTML {
 				files = append(files, ".html")

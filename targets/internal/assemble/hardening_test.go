@@ -263,3 +263,78 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 		})
 	}
 }
+
+// Shutdown drains: requests in flight when it starts get their 200, and new
+// connections are refused afterwards; when the drain runs out of time, the
+// requests still running are cancelled, so Shutdown returns instead of waiting
+// for them (before: a 30 s model delay held it 30 s past its deadline).
+func TestShutdownDrainsThenCuts(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			t.Parallel()
+			cm := common(c.style, c.framework).WithDefaults()
+			start := func(delay time.Duration) (*Instance, string) {
+				inst, err := StartModel(ModelConfig{Common: cm, Delay: targetsapi.DelayRange{Min: delay, Max: delay}}, listenLocal(t), zerolog.Nop())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return inst, "http://" + inst.Addr + cm.Route.PredictPath()
+			}
+			post := func(url string, got chan<- int) {
+				resp, err := http.Post(url, "application/json", strings.NewReader(seedBody))
+				if err != nil {
+					got <- 0
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				got <- resp.StatusCode
+			}
+			shutdown := func(inst *Instance, d time.Duration) error {
+				ctx, cancel := context.WithTimeout(context.Background(), d)
+				defer cancel()
+				done := make(chan error, 1)
+				go func() { done <- inst.Shutdown(ctx) }()
+				select {
+				case err := <-done:
+					return err
+				case <-time.After(d + 10*time.Second):
+					t.Fatalf("Shutdown with a %s deadline still running 10 s after it", d)
+					return nil
+				}
+			}
+
+			inst, url := start(300 * time.Millisecond)
+			got := make(chan int, 3)
+			for range 3 {
+				go post(url, got)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if err := shutdown(inst, 10*time.Second); err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+			for range 3 {
+				if code := <-got; code != 200 {
+					t.Errorf("a request in flight at shutdown got %d, want 200", code)
+				}
+			}
+			if _, err := http.Post(url, "application/json", strings.NewReader(seedBody)); err == nil {
+				t.Error("a new request after shutdown was answered")
+			}
+
+			inst, url = start(30 * time.Second)
+			for range 2 {
+				go post(url, got)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if err := shutdown(inst, 200*time.Millisecond); err == nil {
+				t.Error("Shutdown past its deadline with requests running returned nil, want the deadline error")
+			}
+			for range 2 {
+				if code := <-got; code == 200 {
+					t.Error("a request cut by the shutdown got 200")
+				}
+			}
+		})
+	}
+}

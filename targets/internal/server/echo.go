@@ -99,6 +99,7 @@ func newEcho(c *core) *echoServer {
 	})
 	srv := &http.Server{
 		Handler:           e,
+		BaseContext:       func(net.Listener) context.Context { return c.base },
 		ReadHeaderTimeout: c.cfg.ReadHeaderTimeout,
 		ReadTimeout:       c.cfg.ReadTimeout,
 		WriteTimeout:      c.cfg.WriteTimeout,
@@ -118,6 +119,8 @@ func (s *echoServer) Serve(ln net.Listener) error {
 
 func (s *echoServer) Shutdown(ctx context.Context) error {
 	if err := s.srv.Shutdown(ctx); err != nil {
+		s.c.cut() // out of time: stop the requests still running
+		_ = s.srv.Close()
 		return fmt.Errorf("shut down http server: %w", err)
 	}
 	return nil

@@ -109,7 +109,7 @@ func newFiber(c *core) *fiberServer {
 		}
 		// Copy: fiber reuses the request's memory once the handler returns.
 		body := append([]byte(nil), raw...)
-		rctx, stop := watchConn(context.Background(), ctx.Context().Conn())
+		rctx, stop := watchConn(c.base, ctx.Context().Conn())
 		r := c.predict(rctx, body)
 		stop()
 		return sendJSON(ctx, r.Status, r.Body)
@@ -142,6 +142,9 @@ func (s *fiberServer) Shutdown(ctx context.Context) error {
 	ln := s.ln
 	s.mu.Unlock()
 	err := s.app.ShutdownWithContext(ctx)
+	if err != nil {
+		s.c.cut() // out of time: stop the requests still running
+	}
 	// fasthttp ignores a Shutdown that comes before Serve has registered its
 	// listener; closing it ourselves makes such a Serve return too.
 	if ln != nil {

@@ -85,7 +85,7 @@ type Server interface {
 	// Serve accepts connections on ln until Shutdown; it returns nil after Shutdown.
 	Serve(ln net.Listener) error
 	// Shutdown stops accepting, waits for the requests in flight (until ctx is
-	// done) and closes the connections.
+	// done: then it cancels those still running) and closes the connections.
 	Shutdown(ctx context.Context) error
 }
 
@@ -102,6 +102,7 @@ func New(cfg Config, svc Service) (Server, error) {
 		return nil, err
 	}
 	c := &core{cfg: cfg, svc: svc}
+	c.base, c.cut = context.WithCancel(context.Background())
 	c.index = c.buildIndex()
 	if cfg.Framework == targetsapi.Echo {
 		return newEcho(c), nil
@@ -114,6 +115,11 @@ type core struct {
 	cfg   Config
 	svc   Service
 	index []byte
+	// base is the parent of every request's context; cut cancels it when a
+	// shutdown's drain runs out of time, so the requests still running stop
+	// (at their next step or wait) instead of holding the shutdown.
+	base context.Context
+	cut  context.CancelFunc
 }
 
 var healthBody = []byte(targetsapi.HealthBody)

@@ -122,6 +122,8 @@ type Capacity struct {
 	CPUWaitMS, ModelWaitMS float64
 	// Explanation is one sentence: the bottleneck and why.
 	Explanation string
+	// Cores is the core count the prediction assumed.
+	Cores int
 }
 
 // Station returns the station called name (false when the network has none).
@@ -149,7 +151,7 @@ func (n Network) Predict() (Capacity, error) {
 	if err := n.Validate(); err != nil {
 		return Capacity{}, err
 	}
-	var c Capacity
+	c := Capacity{Cores: n.Cores}
 	f := float64(n.Fanout)
 	ed := n.MeanDelay()
 	if n.Scoring.Style == StyleBlocking {

@@ -81,7 +81,11 @@ func (p Point) serverNote() string {
 	if p.Server.PerRequestMS <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (/metrics: the %s was busy %.1f ms per request, the model expects %.1f ms)", p.Server.Station, p.Server.PerRequestMS, p.ModelServerMS())
+	load := ""
+	if cores := p.Capacity.Cores; cores > 0 && p.LoadAvg > float64(cores) {
+		load = fmt.Sprintf("; the machine's load average was %.1f on %d cores, so the services got less CPU than the model's whole cores", p.LoadAvg, cores)
+	}
+	return fmt.Sprintf(" (/metrics: the %s was busy %.1f ms per request, the model expects %.1f ms%s)", p.Server.Station, p.Server.PerRequestMS, p.ModelServerMS(), load)
 }
 
 func (p Point) formula() string {

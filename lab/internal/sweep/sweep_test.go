@@ -227,9 +227,12 @@ func TestConclusion(t *testing.T) {
 	}
 	// A point 20 % below its prediction names the station the model got wrong.
 	r.Points[3].MeasuredRPS = r.Points[3].PredictedRPS * 0.8
+	r.Points[3].Server = ServerTime{Station: queueing.StationScoringPool, PerRequestMS: 148.4, CapacityRPS: 53.9}
+	r.Points[3].LoadAvg = 14
 	_, _, misses := r.Accuracy()
-	if len(misses) != 1 || !strings.Contains(misses[0].Verdict(), "the model got the scoring pool wrong") {
-		t.Errorf("misses %+v", misses)
+	if len(misses) != 1 || !strings.Contains(misses[0].Verdict(), "the model got the scoring pool wrong") ||
+		!strings.Contains(misses[0].Verdict(), "/metrics: the scoring pool was busy 148.4 ms per request, the model expects 118.8 ms; the machine's load average was 14.0 on 2 cores") {
+		t.Errorf("misses: %s", misses[0].Verdict())
 	}
 }
 

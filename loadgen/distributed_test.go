@@ -395,6 +395,9 @@ func TestDistributedLoadgenMaster(t *testing.T) {
 	if total, _ := tg.Count(""); total < sent || total-sent > 20 {
 		t.Errorf("target saw %d, master %d", total, sent)
 	}
+	if strings.Contains(out, "rounded response-time buckets") {
+		t.Errorf("loadgen workers' exact histograms were not used:\n%s", out)
+	}
 	for _, want := range []string{`All users spawned: {"ApiSyncUser": 20} (20 total users)`, "(index 0) reported as ready", "(index 1) reported as ready"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("master output lacks %q:\n%s", want, out)
@@ -442,6 +445,9 @@ func TestDistributedLoadgenMasterPythonWorkers(t *testing.T) {
 	out := m.out.String()
 	if n := strings.Count(out, "with an empty version string connected"); n != 2 {
 		t.Errorf("%d empty-version warnings, want 2:\n%s", n, out)
+	}
+	if !strings.Contains(out, "percentiles are approximated from them") {
+		t.Errorf("no warning that Python workers' percentiles come from buckets:\n%s", out)
 	}
 	rows, err := locusttest.FinalTable(out)
 	if err != nil {

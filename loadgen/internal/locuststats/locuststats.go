@@ -12,6 +12,7 @@ package locuststats
 
 import (
 	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -79,6 +80,7 @@ type entry struct {
 	maxMS        float64
 	content      int64
 	buckets      counts[float64] // the key's Python type (int or float) is set by its first insertion
+	hdr          map[int64]int64 // µs (stats.HistValue) → count, when the master asked for it
 	reqPerSec    counts[int64]
 	failPerSec   counts[int64]
 }
@@ -135,11 +137,12 @@ func (e *entry) reset(now float64) {
 	e.sumMS, e.minMS, e.maxMS = 0, 0, 0
 	e.content = 0
 	e.buckets.reset()
+	e.hdr = nil
 	e.reqPerSec.reset()
 	e.failPerSec.reset()
 }
 
-func (e *entry) log(end float64, ms float64, content int64, failed bool) {
+func (e *entry) log(end float64, ms float64, content int64, failed bool, hdrUS int64) {
 	sec := int64(math.Floor(end))
 	e.numRequests++
 	e.reqPerSec.add(sec, true)
@@ -150,6 +153,12 @@ func (e *entry) log(end float64, ms float64, content int64, failed bool) {
 	}
 	e.maxMS = max(e.maxMS, ms)
 	e.buckets.add(Bucket(ms))
+	if hdrUS >= 0 {
+		if e.hdr == nil {
+			e.hdr = map[int64]int64{}
+		}
+		e.hdr[hdrUS]++
+	}
 	e.content += content
 	if failed {
 		e.numFailures++
@@ -190,6 +199,26 @@ func (e *entry) dict() locustproto.Map {
 	}
 }
 
+// HDRKey is the extra StatsEntry key under which a loadgen worker sends its
+// exact response-time histogram, when its master asked for it: a list of
+// [microseconds, count] pairs, microseconds being stats.HistValue of the
+// response times. Locust's master ignores keys it does not know.
+const HDRKey = "loadgen_hdr"
+
+// hdrList returns the histogram as HDRKey's value, sorted by value.
+func (e *entry) hdrList() []any {
+	vs := make([]int64, 0, len(e.hdr))
+	for v := range e.hdr {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = []any{v, e.hdr[v]}
+	}
+	return out
+}
+
 type failure struct {
 	method, name, err string
 	occurrences       int64
@@ -200,6 +229,7 @@ type Recorder struct {
 	now func() time.Time
 
 	mu       sync.Mutex
+	hdr      bool
 	entries  map[key]*entry
 	order    []*entry // insertion order, as Python's dict
 	total    *entry
@@ -221,6 +251,14 @@ func New(now func() time.Time) *Recorder {
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
+// SetHDR turns on (or off) the exact histogram each entry of the
+// following reports carries under HDRKey, for a loadgen master.
+func (r *Recorder) SetHDR(on bool) {
+	r.mu.Lock()
+	r.hdr = on
+	r.mu.Unlock()
+}
+
 // Record adds one finished request (Locust's log_request, plus log_error
 // when res.Err is set): its end time is res.Start + res.ResponseTime (now
 // when Start is zero) and its response time res.ResponseTime in float ms.
@@ -233,8 +271,12 @@ func (r *Recorder) Record(res stats.Result) {
 	}
 	ms := float64(max(res.ResponseTime, 0)) / float64(time.Millisecond)
 	failed := res.Err != ""
+	hdrUS := int64(stats.HistValue(res.ResponseTime) / time.Microsecond)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.hdr {
+		hdrUS = -1
+	}
 	k := key{res.Name, res.Method}
 	e, ok := r.entries[k]
 	if !ok {
@@ -242,8 +284,8 @@ func (r *Recorder) Record(res stats.Result) {
 		r.entries[k] = e
 		r.order = append(r.order, e)
 	}
-	e.log(end, ms, res.ContentLength, failed)
-	r.total.log(end, ms, res.ContentLength, failed)
+	e.log(end, ms, res.ContentLength, failed, hdrUS)
+	r.total.log(end, ms, res.ContentLength, failed, -1)
 	if failed {
 		fk := locustcsv.FailureKey(res.Method, res.Name, res.Err)
 		f, ok := r.errors[fk]
@@ -290,7 +332,11 @@ func (r *Recorder) Report() Report {
 		if e.numRequests == 0 && e.numFailures == 0 {
 			continue
 		}
-		list = append(list, e.dict())
+		d := e.dict()
+		if r.hdr {
+			d = append(d, locustproto.KV{Key: HDRKey, Value: e.hdrList()})
+		}
+		list = append(list, d)
 		e.reset(now)
 	}
 	rep := Report{Requests: r.total.numRequests, Failures: r.total.numFailures}

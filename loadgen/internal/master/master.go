@@ -13,6 +13,7 @@ package master
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"predictlab/loadgen/internal/locustlog"
 	"predictlab/loadgen/internal/locustproto"
 	"predictlab/loadgen/internal/locustrpc"
+	"predictlab/loadgen/internal/locuststats"
 	"predictlab/loadgen/internal/runner"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/users"
@@ -112,6 +114,7 @@ type Master struct {
 	changed     chan struct{} // closed and replaced on every worker event
 	lastSpawnTS float64
 	answered    map[string]bool // workers that said client_stopped or quit since the last Stop began
+	bucketed    bool            // some report had only Locust's buckets (warned once)
 }
 
 // Listen binds the master's socket and starts serving workers.
@@ -379,7 +382,11 @@ func (m *Master) clientReadyLocked(id string, data any) {
 		idx = int64(len(m.indexes))
 		m.indexes[id] = idx
 	}
-	m.send(id, locustproto.Ack(id, idx))
+	// The extra key asks a loadgen worker for its exact histograms (a
+	// Python worker reads only "index").
+	ack := locustproto.Ack(id, idx)
+	ack.Data = append(ack.Data.(locustproto.Map), locustproto.KV{Key: "loadgen", Value: locustproto.Map{{Key: "hdr", Value: int64(1)}}})
+	m.send(id, ack)
 	m.workers[id] = &Worker{ID: id, Index: idx, State: StateReady, beats: HeartbeatLiveness, Users: map[string]int64{}, version: version}
 	if m.disp != nil {
 		m.disp.AddWorker(id)
@@ -740,8 +747,12 @@ func (m *Master) mergeLocked(data locustproto.Map) {
 		if !ok {
 			continue
 		}
-		if d, ok := delta(em); ok {
+		if d, exact, ok := delta(em); ok {
 			m.opts.Stats.Merge(d)
+			if !exact && d.Requests > 0 && !m.bucketed {
+				m.bucketed = true
+				m.log.Warn().Msg("A worker sends only Locust's rounded response-time buckets (a Python worker): percentiles are approximated from them")
+			}
 		}
 	}
 	errs, _ := get[locustproto.Map](data, "errors")
@@ -758,15 +769,15 @@ func (m *Master) mergeLocked(data locustproto.Map) {
 	}
 }
 
-func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+// ms converts Locust's float milliseconds, to the nearest nanosecond.
+func ms(v float64) time.Duration { return time.Duration(math.Round(v * float64(time.Millisecond))) }
 
 // delta converts one StatsEntry dict to a stats.Delta. The response-time
-// distribution is Locust's buckets (1 ms below 100 ms, 10 ms below 1 s, …).
-func delta(e locustproto.Map) (stats.Delta, bool) {
-	var d stats.Delta
-	var ok bool
+// distribution is a loadgen worker's exact histogram (exact is true), else
+// Locust's buckets (1 ms below 100 ms, 10 ms below 1 s, …).
+func delta(e locustproto.Map) (d stats.Delta, exact, ok bool) {
 	if d.Name, ok = get[string](e, "name"); !ok {
-		return d, false
+		return d, false, false
 	}
 	d.Method, _ = get[string](e, "method")
 	d.Requests, _ = get[int64](e, "num_requests")
@@ -805,6 +816,20 @@ func delta(e locustproto.Map) (stats.Delta, bool) {
 	for _, s := range order {
 		d.PerSecond = append(d.PerSecond, *secs[s])
 	}
+	if hdr, found := get[[]any](e, locuststats.HDRKey); found {
+		for _, p := range hdr {
+			pair, _ := p.([]any)
+			if len(pair) != 2 {
+				continue
+			}
+			us, ok1 := pair[0].(int64)
+			n, ok2 := pair[1].(int64)
+			if ok1 && ok2 {
+				d.ResponseTimes = append(d.ResponseTimes, stats.ValueCount{Value: time.Duration(us) * time.Microsecond, Count: n})
+			}
+		}
+		return d, true, true
+	}
 	rts, _ := get[locustproto.Map](e, "response_times")
 	for _, kv := range rts {
 		var v float64
@@ -819,5 +844,5 @@ func delta(e locustproto.Map) (stats.Delta, bool) {
 		n, _ := kv.Value.(int64)
 		d.ResponseTimes = append(d.ResponseTimes, stats.ValueCount{Value: ms(v), Count: n})
 	}
-	return d, true
+	return d, false, true
 }

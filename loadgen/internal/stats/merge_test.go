@@ -74,3 +74,19 @@ func TestMergeEqualsRecord(t *testing.T) {
 		t.Errorf("failures: one process %+v, merged %+v", a.Failures, b.Failures)
 	}
 }
+
+// HistValue keeps every value in its bucket: the bucket of HistValue(d) is
+// d's, and HistValue is the smallest value there.
+func TestHistValue(t *testing.T) {
+	t.Parallel()
+	for _, d := range []time.Duration{0, 999 * time.Nanosecond, time.Microsecond, 2047 * time.Microsecond,
+		2049 * time.Microsecond, 12345678 * time.Nanosecond, 3 * time.Second, 2 * time.Hour} {
+		v := HistValue(d)
+		if countsIndex(micros(v)) != countsIndex(micros(d)) || v > max(d, 0) && micros(d) < histHighest {
+			t.Errorf("HistValue(%v) = %v: other bucket or above", d, v)
+		}
+		if i := countsIndex(micros(v)); i > 0 && countsIndex(micros(v)-1) == i {
+			t.Errorf("HistValue(%v) = %v is not its bucket's smallest value", d, v)
+		}
+	}
+}

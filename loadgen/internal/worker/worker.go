@@ -278,6 +278,10 @@ func (w *Worker) register(ctx context.Context) (locustrpc.Conn, error) {
 		if i, ok := locustproto.AckIndex(r.m.Data); ok {
 			w.index = i
 		}
+		// A loadgen master asks for the exact histograms in its ack.
+		ack, _ := r.m.Data.(locustproto.Map)
+		_, hdr := ack.Get("loadgen")
+		w.rec.SetHDR(hdr)
 		w.runLog.Info().Msgf("Registered with master %s as %s (index %d)", w.opts.MasterAddr, w.id, w.index)
 		return conn, nil
 	case <-t.C:

@@ -37,8 +37,8 @@ func buildBinaries(t *testing.T) string {
 	return dir
 }
 
-// freePorts returns n distinct free loopback ports.
-func freePorts(t *testing.T, n int) []int { return testutil.FreePorts(t, n) }
+// freePorts returns n distinct free loopback ports for the services.
+func freePorts(t *testing.T, n int) []int { return testutil.ServicePorts(t, n) }
 
 func labArgs(bin, out string, ports []int, extra ...string) []string {
 	a := []string{"run", "--profile", "smoke", "--out", out,

@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -44,6 +46,36 @@ func FreePorts(t testing.TB, n int) []int {
 
 // FreePort returns one loopback port that was free a moment ago.
 func FreePort(t testing.TB) int { return FreePorts(t, 1)[0] }
+
+// ServicePorts returns n distinct loopback ports below the kernel's
+// ephemeral range (32768 and up on Linux), each free a moment ago, for
+// services a test starts as separate processes. FreePorts' ports come from
+// the ephemeral range, where any outgoing connection of a test running in
+// parallel may take one as its local port before the service binds it;
+// these cannot be taken that way. They are picked at random, so parallel
+// tests rarely pick the same one.
+func ServicePorts(t testing.TB, n int) []int {
+	t.Helper()
+	seen := map[int]bool{}
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			t.Fatalf("service ports: no %d free ports found below 32768", n)
+		}
+		p := 20000 + rand.IntN(12000)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		ports = append(ports, p)
+	}
+	return ports
+}
 
 // CheckHealth does one GET of url and returns nil iff it answered 200 within
 // timeout.

@@ -79,3 +79,15 @@ func liveMembers(pgid int) int {
 	}
 	return n
 }
+
+func TestServicePorts(t *testing.T) {
+	t.Parallel()
+	ports := ServicePorts(t, 5)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < 1024 || p >= 32768 || seen[p] {
+			t.Errorf("port %d: want distinct ports below the ephemeral range (got %v)", p, ports)
+		}
+		seen[p] = true
+	}
+}

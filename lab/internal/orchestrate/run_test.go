@@ -31,7 +31,7 @@ func fakeLab(t *testing.T, exps []int, targetsEnv, loadgenEnv []string) *Lab {
 	cfg.Out = t.TempDir()
 	cfg.Only = "sync"
 	cfg.Experiments = exps
-	ports := testutil.FreePorts(t, 5)
+	ports := testutil.ServicePorts(t, 5)
 	cfg.Ports = targetsapi.Ports{SyncModel: ports[0], SyncScoring: ports[1], AsyncModel: ports[2], AsyncScoring: ports[3], Store: ports[4]}
 	cfg.TargetsBin = fakeBin(t, "targets", targetsEnv...)
 	cfg.LoadgenBin = fakeBin(t, "loadgen", loadgenEnv...)

@@ -460,3 +460,29 @@ func TestDistributedLoadgenMasterPythonWorkers(t *testing.T) {
 	}
 	t.Logf("master counted %d, target saw %d", agg.Requests, total)
 }
+
+// loadgen --master marks a SIGKILLed worker missing after its heartbeats
+// stop and, with --enable-rebalancing, gives its users to the other worker.
+func TestDistributedLoadgenMasterWorkerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a distributed test for 14 s: skipped with -short")
+	}
+	t.Parallel()
+	tg := locusttest.NewTarget(t, 5*time.Millisecond)
+	port := locusttest.FreePort(t)
+	m := startMasterProc(t, port, "--expect-workers", "2", "--enable-rebalancing", "-u", "10", "-r", "10", "-t", "14s",
+		"--host", tg.URL, "ApiSyncUser")
+	ws := []*workerProc{startWorkerProc(t, port), startWorkerProc(t, port)}
+	waitOutput(t, m.out, `All users spawned`, 40*time.Second)
+	ws[1].cmd.Process.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	waitOutput(t, m.out, `failed to send heartbeat, setting state to missing`, 10*time.Second)
+	t.Logf("marked missing %s after the kill", time.Since(killed).Round(100*time.Millisecond))
+	waitOutput(t, ws[0].out, `"ApiSyncUser": 10, "ApiUser": 0\} \(10 total users\)`, 10*time.Second)
+	if code := m.wait(t, 40*time.Second); code != 0 {
+		t.Errorf("master exit code %d; output:\n%s", code, m.out)
+	}
+	if code := ws[0].wait(t, 5*time.Second); code != 0 {
+		t.Errorf("surviving worker exit code %d; output:\n%s", code, ws[0].out)
+	}
+}

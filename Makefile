@@ -8,7 +8,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The three programs print these with --version (package internal/cli).
 LDFLAGS := -s -w -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
 
-.PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab
+.PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab docker-test
 
 all: build
 
@@ -45,27 +45,31 @@ bench: build
 	TARGETS_BIN=$(CURDIR)/$(BIN)/targets $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./loadgen/bench.sh
 
-## Docker (needs a Docker engine with BuildKit; see README "With Docker")
-COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
+## Docker (see README "With Docker"; docker-compose 1.29 or docker compose v2, any builder)
+COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo 'docker compose')
 DOCKER_ENV = PREDICTLAB_VERSION=$(VERSION) PREDICTLAB_COMMIT=$(COMMIT)
 
 ## up: build the image, start redis and the four services (ports 5000 5001 8000 8001) in the foreground
-up:
-	$(DOCKER_ENV) $(COMPOSE) up --build
+up: docker-build
+	$(DOCKER_ENV) $(COMPOSE) up
 
-## down: stop and remove the compose containers (the lab's too)
+## down: stop and remove the compose containers (the lab's and the web UI's too)
 down:
-	$(COMPOSE) --profile lab down --remove-orphans
+	$(COMPOSE) --profile lab --profile ui down --remove-orphans
 
-## docker-build: build the image predictlab:local from docker/Dockerfile
+## docker-build: build the one image (predictlab:local) from docker/Dockerfile, through the compose file
 docker-build:
-	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t predictlab:local .
+	$(DOCKER_ENV) $(COMPOSE) build sync-model
 
 ## docker-lab: the experiments in a container against the compose services (PROFILE=...); results in output/docker-<UTC time>
 docker-lab: docker-build
 	@mkdir -p output
 	$(DOCKER_ENV) PREDICTLAB_UID=$$(id -u) PREDICTLAB_GID=$$(id -g) PREDICTLAB_PROFILE=$(PROFILE) \
 	PREDICTLAB_RUN=docker-$$(date -u +%Y%m%d-%H%M%S) $(COMPOSE) --profile lab run --rm lab
+
+## docker-test: the tests against a real Docker engine (image build, compose up, docker-lab, faults; a few minutes)
+docker-test:
+	PREDICTLAB_DOCKER_TEST=1 $(GO) test -count=1 -timeout 40m -run '^TestEngine$$' -v ./docker/
 
 fmt:
 	gofmt -w $$(find . -name '*.go' -not -path './.git/*')

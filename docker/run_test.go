@@ -36,7 +36,7 @@ func TestComposeCommandsRun(t *testing.T) {
 		t.Skip("builds and starts the services; skipped with -short")
 	}
 	bin := t.TempDir()
-	dockerfileBuild(t, bin)
+	goBuild(t, bin)
 	p := loadCompose(t, nil)
 
 	// Container port of every service, and a free host port to stand in for it.
@@ -157,6 +157,19 @@ func TestComposeCommandsRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(output, "compose-test", f)); err != nil {
 			t.Errorf("lab wrote no %s: %v\n%s", f, err, out)
 		}
+	}
+}
+
+// goBuild builds the three programs into dir, as the Dockerfile does (static, trimmed).
+func goBuild(t *testing.T, dir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute) // the machine may be busy
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", dir+string(filepath.Separator), "./targets", "./loadgen", "./lab")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 }
 

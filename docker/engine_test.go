@@ -55,9 +55,10 @@ func firstLine(s string) string {
 	return line
 }
 
-// contextWithTimeout is the test's context bounded by d.
-func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(t.Context(), d)
+// contextWithTimeout bounds a command by d. It does not derive from t.Context(), which
+// is cancelled before the cleanups run, and the cleanups run commands too.
+func contextWithTimeout(_ *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }
 
 // tryRun runs name args in dir with env (nil: the test's own) for at most timeout and

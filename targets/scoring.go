@@ -25,7 +25,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cf.register(fs, targetsapi.Scoring)
 	var storePassword string
 	storePasswordFlag(fs, &storePassword)
-	fs.BoolVar(&seedFeatures, "seed-features", false, "at start, write the sample feature vectors the embedded store holds into the feature store, keeping keys it already has (for an empty Redis, e.g. docker-compose's)")
+	fs.BoolVar(&seedFeatures, "seed-features", false, "at start, and again whenever a connection to the store is made, write the sample feature vectors the embedded store holds into the feature store, keeping keys it already has (for an empty Redis, e.g. docker-compose's, also after it restarts)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		if errors.Is(err, errHelp) {
 			return nil
@@ -59,6 +59,7 @@ func runScoring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err := seedStore(ctx, storeURL, storePassword, storeTimeout, log); err != nil {
 			return err
 		}
+		cfg.Reseed = featurestore.SeedData()
 	}
 	ln, err := listen("scoring service", cm.Addr)
 	if err != nil {

@@ -100,6 +100,9 @@ type ScoringConfig struct {
 	Fanout        int           // model calls per request, default 2
 	ModelTimeout  time.Duration // per model call, default 5s
 	StoreTimeout  time.Duration // per store call, default 1s
+	// Reseed, when set, is written into the store (keeping keys it has) on every new
+	// connection, so a Redis that restarted empty gets it back (--seed-features).
+	Reseed map[string]string
 }
 
 // WithDefaults fills zero fields with the defaults.
@@ -246,7 +249,7 @@ func StartScoring(cfg ScoringConfig, ln net.Listener, log zerolog.Logger) (*Inst
 		_ = ln.Close()
 		return nil, err
 	}
-	store, err := featurestore.NewClient(featurestore.ClientConfig{URL: cfg.FeatureStore, Password: cfg.StorePassword, Timeout: cfg.StoreTimeout})
+	store, err := featurestore.NewClient(featurestore.ClientConfig{URL: cfg.FeatureStore, Password: cfg.StorePassword, Timeout: cfg.StoreTimeout, Reseed: cfg.Reseed})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("start scoring service: %w", err)

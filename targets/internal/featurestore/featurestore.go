@@ -31,6 +31,10 @@ type ClientConfig struct {
 	Password string        // used when URL carries none
 	Timeout  time.Duration // dial, read, write and pool-wait timeout
 	PoolSize int           // connections kept (default 256)
+	// Reseed, when set, is written (SETNX, keys already there are kept) on every new
+	// connection: a Redis that restarted empty, e.g. `docker-compose restart redis`,
+	// gets its feature vectors back when the client reconnects.
+	Reseed map[string]string
 }
 
 // Client reads feature vectors from a Redis-protocol store. Safe for concurrent use.
@@ -63,6 +67,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	opt.DialerRetries = 1 // one dial attempt per call, no backoff sleeps
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true
+	if data := cfg.Reseed; len(data) > 0 {
+		opt.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+			// One round trip. A failure here is not the connection's: lookups still
+			// answer (as misses), so the error is dropped.
+			_, _ = cn.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for k, v := range data {
+					p.SetNX(ctx, k, v, 0)
+				}
+				return nil
+			})
+			return nil
+		}
+	}
 	return &Client{rdb: redis.NewClient(opt)}, nil
 }
 

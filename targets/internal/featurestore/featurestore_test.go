@@ -43,3 +43,32 @@ func TestClientSeed(t *testing.T) {
 		t.Fatal("Seed into a stopped store succeeded")
 	}
 }
+
+// A client with Reseed writes the vectors again when it reconnects to a store that
+// restarted empty.
+func TestClientReseedOnReconnect(t *testing.T) {
+	m := miniredis.RunT(t)
+	c, err := NewClient(ClientConfig{URL: "redis://" + m.Addr(), Timeout: time.Second, Reseed: SeedData()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	const key = "features:5.1,3.5,1.4,0.2"
+	if got, err := c.Features(ctx, key); err != nil || string(got) != SeedData()[key] {
+		t.Fatalf("Features on the first connection = %q, %v; want the seeded vector", got, err)
+	}
+	// A restart that loses the data: the pooled connection breaks, the next dial reseeds.
+	m.Close()
+	m.FlushAll()
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Features(ctx, key); err == nil {
+		t.Log("the broken pooled connection was not noticed; the next call dials")
+	}
+	got, err := c.Features(ctx, key)
+	if err != nil || string(got) != SeedData()[key] {
+		t.Fatalf("Features after the restart = %q, %v; want the vector written again", got, err)
+	}
+}

@@ -9,6 +9,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"predictlab/internal/loadgenjson"
@@ -207,7 +208,94 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 			ActualP95MS: e.Stats.P95MS, IntendedP95MS: e.Intended.P95MS, ActualP99MS: e.Stats.P99MS, IntendedP99MS: e.Intended.P99MS}
 	}
 	a.Internals = summarizeInternals(t)
+	a.Exp3 = checkExp3(t, a)
 	return a
+}
+
+// Stability bounds of experiment 3: the second half completes within
+// StableRPSShare of the first half's rate, and its latency stays within
+// StableLatencyShare of the first half's.
+const (
+	StableRPSShare     = 0.10
+	StableLatencyShare = 0.25
+)
+
+// checkExp3 compares experiment 3's halves, flags users above the
+// prediction and computes the burst queue (nil when it did not run).
+func checkExp3(t *results.Target, a *results.Analysis) *results.Exp3Check {
+	e := usable(t, 3)
+	if e == nil || len(e.History) < 4 {
+		return nil
+	}
+	c := &results.Exp3Check{Users: e.Users,
+		Bounds: fmt.Sprintf("stable when the second half's successful completions/s are within ±%.0f%% of the first half's and its latency within ±%.0f%%",
+			StableRPSShare*100, StableLatencyShare*100)}
+	if a.Prediction.Bound && a.Prediction.Users > 0 {
+		c.PredictedUsers = a.Prediction.Users
+		c.AbovePrediction = float64(e.Users) > a.Prediction.Users
+	}
+	// Rows once every user has started, without the ramp-down.
+	h := e.History
+	for len(h) > 1 && h[len(h)-1].Users < h[len(h)-2].Users {
+		h = h[:len(h)-1]
+	}
+	start := 0
+	for start < len(h) && h[start].Users < e.Users {
+		start++
+	}
+	h = h[start:]
+	if len(h) < 5 {
+		return c
+	}
+	mid := len(h) / 2
+	rate := func(a, b results.HistPoint) float64 {
+		if b.T <= a.T {
+			return math.NaN()
+		}
+		return float64((b.Total-b.Failures)-(a.Total-a.Failures)) / float64(b.T-a.T)
+	}
+	meanMS := func(a, b results.HistPoint) float64 {
+		if b.Total <= a.Total {
+			return math.NaN()
+		}
+		return (b.TotalAvgMS*float64(b.Total) - a.TotalAvgMS*float64(a.Total)) / float64(b.Total-a.Total)
+	}
+	first, last := h[0], h[len(h)-1]
+	c.FirstRPS, c.SecondRPS = rate(first, h[mid]), rate(h[mid], last)
+	if h[mid].Current && h[mid].P50.Valid() && last.P50.Valid() && h[mid].P50 > 0 && last.P50 > 0 {
+		c.FirstMS, c.SecondMS, c.LatencyKind = float64(h[mid].P50), float64(last.P50), "current median at the end of each half"
+	} else {
+		c.FirstMS, c.SecondMS, c.LatencyKind = meanMS(first, h[mid]), meanMS(h[mid], last), "mean of each half"
+	}
+	within := func(x, y, share float64) bool { return y > 0 && math.Abs(x-y) <= share*y }
+	c.Stable = within(c.SecondRPS, c.FirstRPS, StableRPSShare) && within(c.SecondMS, c.FirstMS, StableLatencyShare)
+	c.BurstWaitMS, c.BurstWhy = burstWait(t, a, e.Users)
+	return c
+}
+
+// burstWait is the mean wait of a burst of n requests at a server that
+// serves m at a time, each for hold: the k-th starts after ⌊k/m⌋ × hold.
+func burstWait(t *results.Target, a *results.Analysis, n int) (float64, string) {
+	s := t.Settings
+	m, holdMS, what := s.Scoring.Loops, float64(s.Scoring.CPUCost)/float64(time.Millisecond), "loop CPU c"
+	if a.MeasuredLoopCPUMS > 0 {
+		holdMS, what = a.MeasuredLoopCPUMS, "measured loop CPU c"
+	}
+	if targetsapi.Style(s.Style) == targetsapi.Blocking {
+		m, what = s.Scoring.Workers, "E[S]"
+		holdMS = queueing.ServiceModelMS(FeatureFetchMS, s.Scoring.Fanout, meanDelayMS(s.Model), s.Model.CPUCost, s.Scoring.CPUCost)
+		if a.Exp1 != nil && a.Exp1.AvgMS > 0 {
+			holdMS, what = a.Exp1.AvgMS, "E[S] (experiment 1's mean)"
+		}
+	}
+	if m < 1 || n < 1 || holdMS <= 0 {
+		return 0, "no wait: nothing holds a request the others need"
+	}
+	var sum float64
+	for k := 0; k < n; k++ {
+		sum += float64(k / m)
+	}
+	return holdMS * sum / float64(n), fmt.Sprintf("%d at a time, %s = %s each", m, what, strconv.FormatFloat(math.Round(holdMS*10)/10, 'f', -1, 64)+" ms")
 }
 
 func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {

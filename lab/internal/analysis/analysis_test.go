@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -91,5 +92,67 @@ func TestFailedExperimentTwo(t *testing.T) {
 	}
 	if users, from := MaxPerformanceUsers(tg, 300, time.Second); users != 300 || from != "profile (experiment 2 failed)" {
 		t.Errorf("experiment 3 users = %d (%s)", users, from)
+	}
+}
+
+func TestCheckExp3(t *testing.T) {
+	t.Parallel()
+	p, _ := profile.Lookup("quick")
+	// hist: users all started at once, rate req/s in the first half and
+	// rate2 in the second, mean latency lat then lat2 (cumulative average).
+	hist := func(users int, rate, rate2, lat, lat2 float64) []results.HistPoint {
+		var h []results.HistPoint
+		var total, sum float64
+		for s := 0; s <= 20; s++ {
+			r, l := rate, lat
+			if s > 10 {
+				r, l = rate2, lat2
+			}
+			if s > 0 {
+				total += r
+				sum += r * l
+			}
+			h = append(h, results.HistPoint{T: int64(1000 + s), Users: users, Total: int64(total), TotalAvgMS: sum / max(total, 1)})
+		}
+		return h
+	}
+	tests := []struct {
+		name       string
+		target     profile.Target
+		users      int
+		h          []results.HistPoint
+		pred       results.Analysis
+		wantStable bool
+		wantAbove  bool
+		wantWaitMS float64
+	}{
+		{"steady sync below the prediction", p.Sync, 80, hist(80, 80, 80, 500, 520), results.Analysis{}, true, false,
+			// 8 workers × 90.5 ms (model E[S]): k-th waits ⌊k/8⌋ × 90.5; mean over 80 = 4.5 × 90.5.
+			4.5 * 90.5},
+		{"sync whose second half slows", p.Sync, 80, hist(80, 80, 60, 500, 900), results.Analysis{}, false, false, 4.5 * 90.5},
+		{"async with no CPU cost: no burst wait", p.Async, 120, hist(120, 120, 121, 48, 48), results.Analysis{}, true, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := &results.Target{Name: tc.target.Name, Settings: tc.target,
+				Experiments: []*results.Experiment{{Number: 3, Users: tc.users, History: tc.h}}}
+			a := tc.pred
+			a.Prediction.Bound, a.Prediction.Users = true, 100
+			c := checkExp3(tg, &a)
+			if c == nil {
+				t.Fatal("no check")
+			}
+			if c.Stable != tc.wantStable || c.AbovePrediction != tc.wantAbove || math.Abs(c.BurstWaitMS-tc.wantWaitMS) > 0.01 {
+				t.Errorf("got %+v; want stable %v, above %v, burst wait %.2f ms", c, tc.wantStable, tc.wantAbove, tc.wantWaitMS)
+			}
+		})
+	}
+	// Users above the predicted users are flagged.
+	tg := &results.Target{Name: "sync", Settings: p.Sync, Experiments: []*results.Experiment{{Number: 3, Users: 120, History: hist(120, 88, 88, 900, 900)}}}
+	a := results.Analysis{}
+	a.Prediction.Bound, a.Prediction.Users = true, 88
+	if c := checkExp3(tg, &a); c == nil || !c.AbovePrediction || c.PredictedUsers != 88 {
+		t.Errorf("120 users against 88 predicted not flagged: %+v", c)
 	}
 }

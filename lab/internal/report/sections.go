@@ -20,6 +20,7 @@ func buildDoc(r *results.Results) doc {
 		conclusionSection(r),
 		exp1Section(targets),
 		breakpointSection(targets),
+		exp3Section(targets),
 		littleSection(targets),
 		totalsSection(targets),
 		stressSection(targets),
@@ -125,6 +126,46 @@ func breakpointSection(targets []*results.Target) section {
 	s.Blocks = append(s.Blocks, block{Lines: []text{inline("Why the latency knee comes before the breaking point: users spawned in one-second batches keep their phase under ",
 		code("constant_pacing(1)"), ", so each second's requests arrive as one burst; a burst larger than the free workers (or the loop's spare time) waits, so queueing starts at a third to a half of capacity even though the average load is below it.")}})
 	return s
+}
+
+func exp3Section(targets []*results.Target) section {
+	tb := &table{Head: []string{"target", "users", "predicted users", "completed/s, 1st → 2nd half", "latency, 1st → 2nd half", "stable", "burst queue wait"}}
+	var notes []string
+	bounds := ""
+	for _, t := range targets {
+		a := t.Analysis
+		if a == nil || a.Exp3 == nil {
+			continue
+		}
+		c := a.Exp3
+		bounds = c.Bounds
+		pred := "no bound"
+		if c.PredictedUsers > 0 {
+			pred = fmt.Sprintf("%.0f", c.PredictedUsers)
+		}
+		verdict := "no"
+		if c.Stable {
+			verdict = "yes"
+		}
+		if c.FirstRPS == 0 && c.SecondRPS == 0 {
+			verdict = "— (too short to split)"
+		}
+		tb.Rows = append(tb.Rows, []string{t.Name, fmt.Sprint(c.Users), pred, fmt.Sprintf("%.1f → %.1f", c.FirstRPS, c.SecondRPS),
+			fmtMS(c.FirstMS) + " → " + fmtMS(c.SecondMS) + " (" + c.LatencyKind + ")", verdict, fmtMS(c.BurstWaitMS) + " (" + c.BurstWhy + ")"})
+		if c.AbovePrediction {
+			notes = append(notes, fmt.Sprintf("%s ran experiment 3 at %d users, above the %.0f users the queueing model predicts it can serve: expect a queue that grows, not a steady state.",
+				upper(t.Name), c.Users, c.PredictedUsers))
+		}
+	}
+	if len(tb.Rows) == 0 {
+		return section{Level: 2, Title: "Experiment 3 — at the breaking point", Blocks: []block{para("Experiment 3 did not run (or ran too briefly to check).")}}
+	}
+	bl := []block{para("Rule: " + bounds + ", comparing the run's two halves once every user has started."), {Table: tb}}
+	for _, n := range notes {
+		bl = append(bl, para(n))
+	}
+	bl = append(bl, para("Why latency here is above experiment 1's even below capacity: experiment 3 starts every user at once, and under constant_pacing(1) they keep that phase, so every second all of them send together. A server that holds each request for h and serves m at a time (W workers for E[S]; L loops for the CPU c) starts the k-th request of a burst after ⌊k/m⌋ × h, so the mean request waits the burst queue wait above before its own service starts, on top of the one-user latency — even when the average load is below capacity."))
+	return section{Level: 2, Title: "Experiment 3 — at the breaking point", Blocks: bl}
 }
 
 func littleSection(targets []*results.Target) section {

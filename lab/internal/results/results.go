@@ -187,6 +187,39 @@ type Analysis struct {
 	Stress *Stress `json:"stress,omitempty"`
 	// Internals summarises the server internals during experiment 3.
 	Internals *InternalsSummary `json:"internals,omitempty"`
+	// Exp3 checks experiment 3: its users against the prediction, its
+	// stability, and the queue its one-second bursts build.
+	Exp3 *Exp3Check `json:"exp3,omitempty"`
+}
+
+// Exp3Check is experiment 3 (users at the breaking point, all at once)
+// checked for what its latency means.
+type Exp3Check struct {
+	Users int `json:"users"`
+	// PredictedUsers is the prediction's user count (0 = no bound);
+	// AbovePrediction is set when Users exceeds it.
+	PredictedUsers  float64 `json:"predicted_users"`
+	AbovePrediction bool    `json:"above_prediction"`
+	// FirstRPS and SecondRPS are successful completions per second in the
+	// first and the second half of the run (after the users started);
+	// FirstMS and SecondMS the halves' latency: the current median at the
+	// end of each half, or the half's mean when the history has no current
+	// percentiles (LatencyKind says which).
+	FirstRPS    float64 `json:"first_rps"`
+	SecondRPS   float64 `json:"second_rps"`
+	FirstMS     float64 `json:"first_ms"`
+	SecondMS    float64 `json:"second_ms"`
+	LatencyKind string  `json:"latency_kind"`
+	// Stable is the verdict of the stated bounds (Bounds).
+	Stable bool   `json:"stable"`
+	Bounds string `json:"bounds"`
+	// BurstWaitMS is the mean wait the one-second bursts alone cause: all
+	// Users send at once every pacing interval, and a server that holds a
+	// request for h with m at a time (W workers for E[S], or L loops for
+	// the CPU c) starts the k-th of a burst after ⌊k/m⌋ × h, even below
+	// capacity. BurstWhy states the m and h used.
+	BurstWaitMS float64 `json:"burst_wait_ms"`
+	BurstWhy    string  `json:"burst_why"`
 }
 
 // Exp1 is the single-user response time beside its floor.

@@ -16,6 +16,7 @@ import (
 	"predictlab/loadgen/internal/master"
 	"predictlab/loadgen/internal/session"
 	"predictlab/loadgen/internal/stats"
+	"predictlab/loadgen/internal/webui"
 )
 
 // runMaster is --master: loadgen listens on --master-bind-host:port for
@@ -58,6 +59,17 @@ func runMaster(ctx context.Context, cfg *config.Config, test session.Test, logge
 		m.SetHost(host)
 		m.SetOnSpawned(onSpawned)
 		return m, nil
+	}
+	test.Workers = func() []webui.Worker {
+		var out []webui.Worker
+		for _, w := range m.Workers() {
+			n := 0
+			for _, c := range w.Users {
+				n += int(c)
+			}
+			out = append(out, webui.Worker{ID: w.ID, State: w.State, UserCount: n, CPUUsage: w.CPU, MemoryUsage: w.Memory})
+		}
+		return out
 	}
 	if !cfg.Headless {
 		return session.RunWeb(ctx, test)

@@ -23,6 +23,7 @@ import (
 	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/users"
+	"predictlab/loadgen/internal/webui"
 )
 
 // Test is what a whole run (RunHeadless or RunWeb) needs from the command:
@@ -41,6 +42,8 @@ type Test struct {
 	// NewEngine, when set, runs the users elsewhere (loadgen --master's
 	// workers); nil runs them in this process.
 	NewEngine EngineFunc
+	// Workers, when set, lists a master's workers for the web UI.
+	Workers func() []webui.Worker
 }
 
 // failed is the error of a run that could not start or finish for a reason

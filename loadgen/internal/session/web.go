@@ -146,7 +146,8 @@ func RunWeb(ctx context.Context, t Test) error {
 			sc := currentCheck()
 			return report.FromSnapshot(s, info(), report.FromSelfCheck(sc))
 		},
-		Log: locustlog.Named(t.Log, "locust.web"),
+		Workers: t.Workers,
+		Log:     locustlog.Named(t.Log, "locust.web"),
 	})
 	if err != nil {
 		mainLog.Error().Msg(err.Error())

@@ -240,6 +240,13 @@ func (s *Server) requestsJSON(snap *stats.Snapshot) map[string]any {
 		"total_rps":  roundMS(total.CurrentRPS()),
 		"user_count": s.opts.Runner.UserCount(),
 	}
+	if s.opts.Workers != nil {
+		ws := s.opts.Workers()
+		if ws == nil {
+			ws = []Worker{}
+		}
+		ans["workers"] = ws
+	}
 	var p50, p95 any // null when there is no window yet
 	if total.HasCurrentWindow() {
 		p50, p95 = roundMS(total.CurrentPercentile(0.5)), roundMS(total.CurrentPercentile(0.95))

@@ -55,6 +55,15 @@ type Runner interface {
 	Snapshot() *stats.Snapshot
 }
 
+// Worker is one distributed worker as Locust's /stats/requests lists it.
+type Worker struct {
+	ID          string  `json:"id"`
+	State       string  `json:"state"`
+	UserCount   int     `json:"user_count"`
+	CPUUsage    float64 `json:"cpu_usage"`
+	MemoryUsage int64   `json:"memory_usage"`
+}
+
 // CSV writes the content of Locust's CSV files from a snapshot (the same
 // bytes as PREFIX_stats.csv, PREFIX_failures.csv, PREFIX_exceptions.csv).
 type CSV interface {
@@ -98,7 +107,11 @@ type Options struct {
 	// ratio" tab shows (Locust's: from the running users per class); nil
 	// answers no classes. Called from request goroutines.
 	Ratios func() ratio.Ratios
-	Log    zerolog.Logger
+	// Workers, when set (a distributed master), lists the workers that
+	// /stats/requests answers under "workers", as Locust's master does.
+	// Called from request goroutines.
+	Workers func() []Worker
+	Log     zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// CacheFor is how long a snapshot is reused between polls (default 1 s;

@@ -262,6 +262,16 @@ func TestInterruptKillsChildren(t *testing.T) {
 			if err != nil || r.Status != "interrupted" {
 				t.Errorf("partial report: %v, status %q", err, statusOf(r))
 			}
+			if len(tc.signals) > 1 {
+				// After the second signal the lab writes results.json
+				// alone; lab report renders the rest from it.
+				if b, err := exec.Command(filepath.Join(bin, "lab"), "report", out).CombinedOutput(); err != nil {
+					t.Errorf("lab report after two signals: %v\n%s", err, b)
+				}
+				if _, err := os.Stat(filepath.Join(out, "summary.md")); err != nil {
+					t.Error(err)
+				}
+			}
 		})
 	}
 }

@@ -198,7 +198,8 @@ func (c *Config) Preflight() error {
 }
 
 // Run runs the lab. Closing hurry (the second Ctrl-C) makes the child
-// shutdown skip its grace period. The returned Results are always
+// shutdown skip its grace period, and Run then writes results.json alone
+// (lab report renders the rest from it). The returned Results are always
 // non-nil once the output folder exists; the report is written even when
 // the run fails, is interrupted or panics. The status is "complete" only
 // when every experiment ran and gave a result; Run then returns nil.
@@ -248,7 +249,17 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 			r.res.Status, r.res.Error = "failed", err.Error()
 		}
 	}
-	if werr := writeReport(r.write, cfg.Out, r.res, r.log); werr != nil {
+	write := r.write
+	select {
+	case <-hurry:
+		// The second signal: the user wants out now, and the process
+		// has only a moment left. results.json alone is quick, and lab
+		// report DIR renders the rest later.
+		write = report.WriteResults
+		r.pr.Printf("lab: wrote results.json only; lab report %s renders the report from it", cfg.Out)
+	default:
+	}
+	if werr := writeReport(write, cfg.Out, r.res, r.log); werr != nil {
 		return r.res, errors.Join(err, werr)
 	}
 	return r.res, err

@@ -579,3 +579,43 @@ func TestOutputErrorKeepsJSON(t *testing.T) {
 		t.Fatalf("final CSV %+v %v", rows, err)
 	}
 }
+
+// TestRequestTimeoutRun is the review's R15 end to end: against a target
+// that accepts and never answers, --request-timeout turns the hung requests
+// into failures, counted and reported as Locust counts a timeout (without
+// it the run reported 0 requests and exit 0).
+func TestRequestTimeoutRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for 1 s")
+	}
+	t.Parallel()
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select { // hung: answers nothing until the client goes
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	defer srv.Close()
+	defer close(done) // before Close, which waits for the handlers
+	err, stdout, stderr := runArgs(context.Background(), "-H", srv.URL, "--headless", "-u", "2", "-r", "2", "-t", "1s",
+		"--request-timeout", "0.2", "--json", "--only-summary", "ApiSyncUser")
+	if c := code(err); c != 1 {
+		t.Fatalf("exit code %d (%v), want 1\n%s", c, err, stderr)
+	}
+	if !strings.Contains(stderr, `ReadTimeout(ReadTimeoutError("HTTPConnectionPool(host='127.0.0.1', port=`) ||
+		!strings.Contains(stderr, `Read timed out. (read timeout=0.2)")`) {
+		t.Errorf("error report lacks the ReadTimeout failure:\n%s", stderr)
+	}
+	var doc struct {
+		Stats []struct {
+			NumRequests int64 `json:"num_requests"`
+			NumFailures int64 `json:"num_failures"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Stats) != 2 ||
+		doc.Stats[1].NumFailures == 0 || doc.Stats[1].NumFailures != doc.Stats[1].NumRequests {
+		t.Fatalf("json %v %+v", err, doc)
+	}
+}

@@ -26,14 +26,18 @@ var ErrHelp = errors.New("help requested")
 // Config is everything a loadgen run needs to know, as parsed from the command
 // line, the environment and config files. The zero value is not useful; use Parse or Default.
 type Config struct {
-	Host            string        `json:"host"`
-	Users           int           `json:"users"`
-	SpawnRate       float64       `json:"spawn_rate"`
-	RunTime         time.Duration `json:"run_time"` // 0 = no limit
-	Headless        bool          `json:"headless"`
-	CSVPrefix       string        `json:"csv_prefix,omitempty"`
-	CSVFullHistory  bool          `json:"csv_full_history,omitempty"`
-	StopTimeout     time.Duration `json:"stop_timeout"` // 0 = kill users at once
+	Host           string        `json:"host"`
+	Users          int           `json:"users"`
+	SpawnRate      float64       `json:"spawn_rate"`
+	RunTime        time.Duration `json:"run_time"` // 0 = no limit
+	Headless       bool          `json:"headless"`
+	CSVPrefix      string        `json:"csv_prefix,omitempty"`
+	CSVFullHistory bool          `json:"csv_full_history,omitempty"`
+	StopTimeout    time.Duration `json:"stop_timeout"` // 0 = kill users at once
+	// RequestTimeout fails a request that waits longer than this for the
+	// server (--request-timeout, seconds; python-requests' timeout=). 0, the
+	// default as in Locust, waits for ever.
+	RequestTimeout  time.Duration `json:"request_timeout,omitempty"`
 	ExitCodeOnError int           `json:"exit_code_on_error"`
 	OnlySummary     bool          `json:"only_summary,omitempty"`
 	PrintStats      bool          `json:"print_stats,omitempty"`
@@ -184,6 +188,8 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	fs.StringVar(&c.CSVPrefix, "csv", "", "write stats to PREFIX_stats.csv, PREFIX_stats_history.csv, ...")
 	fs.BoolVar(&c.CSVFullHistory, "csv-full-history", false, "write every entry to the stats history CSV")
 	fs.StringVarP(&stopTimeout, "stop-timeout", "s", "", "let users finish their task for up to this long when stopping")
+	var requestTimeout float64
+	fs.Float64Var(&requestTimeout, "request-timeout", 0, "fail a request that waits more than `SECONDS` for the server, as python-requests' timeout= (Locust's failure text ReadTimeout(...)); 0 waits for ever, as Locust")
 	fs.IntVar(&c.ExitCodeOnError, "exit-code-on-error", c.ExitCodeOnError, "exit code when a request failed")
 	fs.BoolVar(&c.OnlySummary, "only-summary", false, "print only the final stats")
 	fs.BoolVar(&c.PrintStats, "print-stats", false, "print the stats table in web UI mode too")
@@ -270,9 +276,16 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 		}
 		c.StopTimeout = d
 	}
+	if math.IsNaN(requestTimeout) || requestTimeout < 0 || requestTimeout > maxRequestTimeout {
+		return nil, fmt.Errorf("invalid --request-timeout %v: must be from 0 to %d seconds", requestTimeout, maxRequestTimeout)
+	}
+	c.RequestTimeout = time.Duration(requestTimeout * float64(time.Second))
 	c.LogLevel = strings.ToUpper(c.LogLevel)
 	return &c, runTimeErr
 }
+
+// maxRequestTimeout bounds --request-timeout (seconds): a day.
+const maxRequestTimeout = 86400
 
 // flagList returns the flags of fs in definition order.
 func flagList(fs *pflag.FlagSet) []*pflag.Flag {

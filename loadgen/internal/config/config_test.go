@@ -232,3 +232,31 @@ func TestWebAuthAndAllowedHostsFromEnv(t *testing.T) {
 		t.Fatalf("flag: %v %q", err, c.WebAllowedHosts)
 	}
 }
+
+func TestRequestTimeoutFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want time.Duration
+		err  string
+	}{
+		{nil, 0, ""},
+		{[]string{"--request-timeout", "5"}, 5 * time.Second, ""},
+		{[]string{"--request-timeout", "0.25"}, 250 * time.Millisecond, ""},
+		{[]string{"--request-timeout", "-1"}, 0, "invalid --request-timeout -1"},
+		{[]string{"--request-timeout", "NaN"}, 0, "invalid --request-timeout NaN"},
+		{[]string{"--request-timeout", "1e300"}, 0, "invalid --request-timeout 1e+300"},
+	}
+	for _, tt := range tests {
+		c, err := ParseEnv(tt.args, io.Discard, nil)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v: err %v, want %q", tt.args, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.RequestTimeout != tt.want {
+			t.Errorf("%v: %v, %v; want %v", tt.args, c.RequestTimeout, err, tt.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -25,7 +26,16 @@ type Conn struct {
 	raw     *rawIO // c's raw system-call path (see rawio.go); nil for TLS
 	aborted bool
 	others  []*Conn // connections to other hosts that redirects led to
+
+	timeout time.Duration // see SetTimeout; 0 = none
 }
+
+// SetTimeout sets the request timeout, as python-requests' timeout=: a
+// request fails with Locust's ReadTimeout text when sending it, or waiting
+// for any part of the answer, takes longer than d (it bounds each wait,
+// not the whole response). 0, the default, waits for ever, as Locust does.
+// Call it before the first Do.
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout = max(d, 0) }
 
 // NewConn returns a connection to t, dialled lazily. budget may be nil.
 func NewConn(t *Target, budget *Budget) *Conn {
@@ -82,19 +92,31 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, sent
 	}
 	br := readerPool.Get().(*bufio.Reader)
 	raw := c.raw
+	var src io.Reader = c.c
+	if raw != nil {
+		src = raw
+	}
+	if c.timeout > 0 {
+		_ = c.c.SetDeadline(time.Now().Add(c.timeout))
+		src = &deadlineReader{r: src, c: c.c, d: c.timeout}
+	}
 	if raw != nil {
 		raw.send(req.raw) // written by the first read
-		br.Reset(raw)
+		br.Reset(src)
 	} else {
 		n, err := c.c.Write(req.raw)
 		if err != nil {
 			readerPool.Put(br)
 			c.drop()
-			return resp, n > 0, err
+			return resp, n > 0, c.timedOut(err)
 		}
-		br.Reset(c.c)
+		br.Reset(src)
 	}
 	resp, keep, _, err := readResponse(br, req.head)
+	err = c.timedOut(err)
+	if c.timeout > 0 && err == nil {
+		_ = c.c.SetDeadline(time.Time{})
+	}
 	sent = raw == nil || raw.wrote > 0
 	if br.Buffered() > 0 {
 		keep = false
@@ -105,6 +127,28 @@ func (c *Conn) roundTrip(ctx context.Context, req *Request) (resp Response, sent
 		c.drop()
 	}
 	return resp, sent, err
+}
+
+// deadlineReader moves the read deadline before each read: requests'
+// timeout bounds each wait for data, not the whole answer.
+type deadlineReader struct {
+	r io.Reader
+	c net.Conn
+	d time.Duration
+}
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	_ = r.c.SetReadDeadline(time.Now().Add(r.d))
+	return r.r.Read(p)
+}
+
+// timedOut wraps a deadline error of c's request timeout as a
+// *timeoutError (Locust's ReadTimeout text).
+func (c *Conn) timedOut(err error) error {
+	if err != nil && c.timeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		return &timeoutError{t: c.t, d: c.timeout, err: err}
+	}
+	return err
 }
 
 // dropped reports whether the idle connection was closed by the server (or

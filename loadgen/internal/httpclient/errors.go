@@ -51,7 +51,10 @@ func ErrorText(err error) string {
 	var tlsErr *tls.RecordHeaderError
 	var tooMany *tooManyRedirectsError
 	var badRedirect *invalidRedirectError
+	var timeout *timeoutError
 	switch {
+	case errors.As(err, &timeout):
+		return timeout.text()
 	case errors.As(err, &tooMany):
 		return fmt.Sprintf("TooManyRedirects('Exceeded %d redirects.')", tooMany.max)
 	case errors.As(err, &badRedirect):

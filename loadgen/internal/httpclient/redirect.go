@@ -176,6 +176,7 @@ func (c *Conn) connFor(t *Target) (*Conn, error) {
 		}
 	}
 	o := NewConn(t, c.budget)
+	o.timeout = c.timeout
 	others := make([]*Conn, 0, maxOtherHosts)
 	if len(c.others) >= maxOtherHosts {
 		c.others[0].Close() // idle: Do's goroutine is the only user of others

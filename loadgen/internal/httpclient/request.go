@@ -16,8 +16,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"predictlab/internal/pyfmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Target is the host under test, parsed from --host.
@@ -133,6 +135,30 @@ var (
 )
 
 type badStatusLineError struct{ line string }
+
+// timeoutError is a request that took longer than the request timeout.
+type timeoutError struct {
+	t   *Target
+	d   time.Duration
+	err error
+}
+
+func (e *timeoutError) Error() string { return "request timeout after " + e.d.String() }
+func (e *timeoutError) Unwrap() error { return e.err }
+
+// text is Locust's failure text for python-requests' read timeout (checked
+// with requests 2.28 and urllib3 1.26): ReadTimeout(ReadTimeoutError(
+// "HTTPConnectionPool(host='127.0.0.1', port=8001): Read timed out. (read
+// timeout=5.0)")).
+func (e *timeoutError) text() string {
+	host, port, _ := net.SplitHostPort(e.t.Addr)
+	pool := "HTTPConnectionPool"
+	if e.t.TLS {
+		pool = "HTTPSConnectionPool"
+	}
+	msg := fmt.Sprintf("%s(host=%s, port=%s): Read timed out. (read timeout=%s)", pool, pyfmt.Repr(host), port, pyfmt.Float(e.d.Seconds()))
+	return "ReadTimeout(ReadTimeoutError(" + pyfmt.Repr(msg) + "))"
+}
 
 func (e *badStatusLineError) Error() string { return "bad status line " + strconv.Quote(e.line) }
 

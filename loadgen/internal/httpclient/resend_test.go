@@ -118,3 +118,32 @@ func TestIdleCloseRedials(t *testing.T) {
 		t.Errorf("the server read %d requests, want 3", n)
 	}
 }
+
+// TestRequestTimeout is the review's R15: with a request timeout, a target
+// that accepts and never answers gives Locust's ReadTimeout failure (the
+// text python-requests' timeout= gives) instead of a user blocked for ever.
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	hold := make(chan struct{})
+	defer close(hold)
+	tg, total := rawServer(t, func(nc net.Conn, n int) bool {
+		<-hold // read the request, never answer
+		return false
+	})
+	c := NewConn(tg, nil)
+	c.SetTimeout(200 * time.Millisecond)
+	defer c.Close()
+	req, _ := tg.NewRequest("POST", "/predict", "application/json", nil, []byte("[1]"))
+	_, err := c.Do(context.Background(), req)
+	if err == nil {
+		t.Fatal("no error from a target that never answers")
+	}
+	_, port, _ := net.SplitHostPort(tg.Addr)
+	want := `ReadTimeout(ReadTimeoutError("HTTPConnectionPool(host='127.0.0.1', port=` + port + `): Read timed out. (read timeout=0.2)"))`
+	if got := ErrorText(err); got != want {
+		t.Errorf("ErrorText = %s\nwant        %s", got, want)
+	}
+	if n := total.Load(); n != 1 {
+		t.Errorf("the server read %d requests, want 1", n)
+	}
+}

@@ -37,6 +37,9 @@ type Options struct {
 	// StopTimeout lets users in the middle of a task finish it when stopping;
 	// 0 kills them at once (their in-flight request is not recorded).
 	StopTimeout time.Duration
+	// RequestTimeout is each connection's request timeout (see
+	// httpclient.Conn.SetTimeout); 0 for none.
+	RequestTimeout time.Duration
 	// Log is the "locust.runners" logger.
 	Log zerolog.Logger
 	// Lag, when set, receives each request's generator-caused lag: for a
@@ -313,10 +316,12 @@ type user struct {
 
 func (r *Runner) newUser(ci int) *user {
 	r.nextID++
+	conn := httpclient.NewConn(r.opts.Target, r.budget)
+	conn.SetTimeout(r.opts.RequestTimeout)
 	return &user{
 		id:    r.nextID,
 		cl:    &r.classes[ci],
-		conn:  httpclient.NewConn(r.opts.Target, r.budget),
+		conn:  conn,
 		sched: wait.NewSchedule(r.classes[ci].c.Wait),
 		rnd:   rand.New(rand.NewPCG(r.opts.Seed, r.nextID)),
 		stop:  make(chan struct{}),

@@ -44,6 +44,8 @@ const (
 type Options struct {
 	Classes     []users.Class
 	StopTimeout time.Duration
+	// RequestTimeout: see runner.Options.
+	RequestTimeout time.Duration
 	// ResetStats resets the statistics each time spawning completes.
 	ResetStats bool
 	Stats      *stats.Stats
@@ -157,7 +159,7 @@ func (s *Session) newEngine(host string) (Engine, error) {
 	}
 	return runner.New(runner.Options{
 		Classes: s.opts.Classes, Target: target, Stats: s.opts.Stats, StopTimeout: s.opts.StopTimeout,
-		Log: s.runLog, Lag: s.lagFunc(), Seed: s.opts.Seed, ConnBudget: s.opts.ConnBudget,
+		RequestTimeout: s.opts.RequestTimeout, Log: s.runLog, Lag: s.lagFunc(), Seed: s.opts.Seed, ConnBudget: s.opts.ConnBudget,
 		OnSpawned: s.spawned,
 	})
 }

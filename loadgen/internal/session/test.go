@@ -65,7 +65,7 @@ func newTest(t *Test) (*stats.Stats, *selfcheck.Monitor, Options) {
 	mon := selfcheck.New(time.Now(), nil, func(msg string) { t.Log.Warn().Msg(msg) },
 		func(msg string) { t.Log.Info().Msg(msg) })
 	return st, mon, Options{
-		Classes: t.Classes, StopTimeout: t.Config.StopTimeout, ResetStats: t.Config.ResetStats,
+		Classes: t.Classes, StopTimeout: t.Config.StopTimeout, RequestTimeout: t.Config.RequestTimeout, ResetStats: t.Config.ResetStats,
 		Stats: st, Monitor: mon, Log: t.Log, Seed: uint64(time.Now().UnixNano()),
 		ConnBudget: ConnBudget(), NewEngine: t.NewEngine,
 	}

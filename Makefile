@@ -8,6 +8,19 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # The three programs print these with --version (package internal/cli).
 LDFLAGS := -s -w -X predictlab/internal/cli.Version=$(VERSION) -X predictlab/internal/cli.Commit=$(COMMIT)
 
+# Fuzz targets of loadgen's parsers of outside input (and the Python formats and files it
+# writes), run FUZZTIME each by make test: NAME@PACKAGE.
+FUZZTIME ?= 3s
+LOADGEN_FUZZ := \
+	FuzzReadResponse@./loadgen/internal/httpclient FuzzParseTarget@./loadgen/internal/httpclient \
+	FuzzRedirectLocation@./loadgen/internal/httpclient FuzzConfigFile@./loadgen/internal/config \
+	FuzzParseTimespan@./loadgen/internal/config FuzzParse@./loadgen/internal/scenario \
+	FuzzParse@./loadgen/internal/wait FuzzParseSwarm@./loadgen/internal/webui \
+	FuzzErrorText@./loadgen/internal/report FuzzDecode@./internal/loadgenjson \
+	FuzzReadStats@./internal/locustcsv FuzzReadHistory@./internal/locustcsv \
+	FuzzReadFailures@./internal/locustcsv FuzzReadExceptions@./internal/locustcsv \
+	FuzzFloat@./internal/pyfmt FuzzRepr@./internal/pyfmt
+
 .PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab docker-test
 
 all: build
@@ -26,6 +39,10 @@ test:
 	$(GO) test -run '^$$' -fuzz FuzzParseBody -fuzztime 10s ./targets/internal/predict
 	$(GO) test -run '^$$' -fuzz FuzzReadFrame -fuzztime 5s ./targets/internal/featurestore
 	$(GO) test -run '^$$' -fuzz FuzzParseDelayRange -fuzztime 5s ./internal/targetsapi
+	@for t in $(LOADGEN_FUZZ); do \
+		echo "$(GO) test -run '^$$' -fuzz '^$${t%%@*}$$' -fuzztime $(FUZZTIME) $${t#*@}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%@*}\$$" -fuzztime $(FUZZTIME) $${t#*@} || exit 1; \
+	done
 
 ## lab: run all four experiments against both targets (PROFILE=full|quick|smoke|seed|cpu)
 lab: build

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -176,6 +177,43 @@ func FuzzReadResponse(f *testing.F) {
 		if err == nil && (resp.Status < 100 || resp.Status > 999 || resp.BodyLen < 0) {
 			t.Fatalf("resp %+v", resp)
 		}
+		if err != nil {
+			_ = ErrorText(err)
+		}
+	})
+}
+
+// FuzzParseTarget: any --host value (or web form host) gives a target or an
+// error, never a panic; a target's address always has a port.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:8001", "https://example.com/base/", "http://[::1]:80", "ftp://x", "http://", "http://a b", "http://h:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tg, err := ParseTarget(s)
+		if err != nil {
+			return
+		}
+		if _, port, err := net.SplitHostPort(tg.Addr); err != nil || port == "" {
+			t.Fatalf("ParseTarget(%q).Addr = %q: %v", s, tg.Addr, err)
+		}
+		if strings.HasSuffix(tg.Base, "/") {
+			t.Fatalf("ParseTarget(%q).Base = %q ends with /", s, tg.Base)
+		}
+	})
+}
+
+// FuzzRedirectLocation: a target's Location header gives the next request
+// or an error with Locust's text, never a panic.
+func FuzzRedirectLocation(f *testing.F) {
+	for _, s := range []string{"/next", "http://other:81/x?y=1", "//h/p", "ftp://x/", "http://a\x7f/", "../up", "https://[::1]/", "http://h:bad/"} {
+		f.Add(s, 302)
+	}
+	tg, _ := ParseTarget("http://127.0.0.1:8001")
+	req, _ := tg.NewRequest("POST", "/start", "application/json", []Header{{"Authorization", "x"}}, []byte("[1]"))
+	cur, _ := url.Parse(req.URL)
+	f.Fuzz(func(t *testing.T, location string, status int) {
+		_, _, _, err := redirectRequest(req, cur, status, location)
 		if err != nil {
 			_ = ErrorText(err)
 		}

@@ -165,6 +165,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	bp, cfg := BreakingPoint(t, pacing)
 	a.Rule = RuleText(cfg)
 	a.Breakpoint = bp
+	a.Saturation = saturation(bp, pacing)
 	for _, n := range []int{2, 3, 4} {
 		if e := usable(t, n); e != nil {
 			w := min(10, max(1, len(e.History)-2)) // short (smoke) runs: a shorter window
@@ -211,6 +212,29 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	a.Exp3 = checkExp3(t, a)
 	return a
 }
+
+// SaturationShare is the share of the pacing interval at which a window's
+// mean latency marks the server saturated.
+const SaturationShare = 0.5
+
+// saturation finds the first experiment 2 window whose mean latency
+// reached SaturationShare of the pacing interval.
+func saturation(bp *breakpoint.Result, pacing time.Duration) *results.Saturation {
+	if bp == nil {
+		return nil
+	}
+	limit := SaturationShare * float64(pacing) / float64(time.Millisecond)
+	for _, s := range bp.Steps {
+		if s.LatencyMS >= limit {
+			return &results.Saturation{Users: s.Users, LatencyMS: s.LatencyMS, LimitMS: limit,
+				Rule: fmt.Sprintf("saturated once a window's mean latency reaches %.0f%% of the pacing interval (%s): past it each user waits less between requests, so the offered rate holds while the server's queue grows — throughput alone would still read as keeping up",
+					SaturationShare*100, fmtDur(limit))}
+		}
+	}
+	return nil
+}
+
+func fmtDur(ms float64) string { return (time.Duration(ms * float64(time.Millisecond))).String() }
 
 // Stability bounds of experiment 3: the second half completes within
 // StableRPSShare of the first half's rate, and its latency stays within

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/results"
 )
@@ -154,5 +155,31 @@ func TestCheckExp3(t *testing.T) {
 	a.Prediction.Bound, a.Prediction.Users = true, 88
 	if c := checkExp3(tg, &a); c == nil || !c.AbovePrediction || c.PredictedUsers != 88 {
 		t.Errorf("120 users against 88 predicted not flagged: %+v", c)
+	}
+}
+
+func TestSaturation(t *testing.T) {
+	t.Parallel()
+	steps := []breakpoint.Step{{Users: 100, LatencyMS: 60}, {Users: 200, LatencyMS: 320}, {Users: 250, LatencyMS: 554}, {Users: 300, LatencyMS: 900}}
+	tests := []struct {
+		name      string
+		bp        *breakpoint.Result
+		wantUsers int
+	}{
+		{"latency reaches half the pacing at 250 users", &breakpoint.Result{Steps: steps}, 250},
+		{"never near the pacing", &breakpoint.Result{Steps: steps[:2]}, 0},
+		{"no experiment 2", nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := saturation(tc.bp, time.Second)
+			switch {
+			case tc.wantUsers == 0 && s != nil:
+				t.Errorf("got %+v, want none", s)
+			case tc.wantUsers > 0 && (s == nil || s.Users != tc.wantUsers || s.LimitMS != 500 || s.Rule == ""):
+				t.Errorf("got %+v, want saturation at %d users, limit 500 ms", s, tc.wantUsers)
+			}
+		})
 	}
 }

@@ -282,6 +282,22 @@ func ThroughputChart(r *results.Results) (*Chart, error) {
 			addMarker(p, a.Breakpoint.At, targetColor(t.Name), t.Name+" breaking point")
 		}
 	}
+	// Saturation: a vertical dotted line where latency reached half the
+	// pacing interval (drawn after the axes know their range).
+	for _, t := range sortedTargets(r.Targets) {
+		a := t.Analysis
+		if a == nil || a.Saturation == nil {
+			continue
+		}
+		x := float64(a.Saturation.Users)
+		if l, err := plotter.NewLine(plotter.XYs{{X: x, Y: 0}, {X: x, Y: math.Max(p.Y.Max, 1)}}); err == nil {
+			l.Color = targetColor(t.Name)
+			l.Width = vg.Points(1)
+			l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+			p.Add(l)
+			p.Legend.Add(t.Name+" saturated (latency ≥ ½ pacing)", l)
+		}
+	}
 	png, err := stack([]*plot.Plot{p}, 26*vg.Centimeter, 10*vg.Centimeter)
 	if err != nil {
 		return nil, err

@@ -51,9 +51,17 @@ func Conclusion(r *results.Results) []string {
 		case bp.Reached:
 			s = fmt.Sprintf("%s kept up with %d users (%.1f req/s completed, median %s), and completed at most %.1f req/s in experiments 2–4.",
 				upper(t.Name), bp.Users, bp.At.Completed, fmtMS(bp.MedianMS), a.PeakThroughput)
+		case a.Saturation != nil:
+			// Throughput held, but only because the users waited less.
+			s = fmt.Sprintf("%s completed what its users offered through all %d users of experiment 2 (no breaking point by the throughput rule; peak in experiments 2–4: %.1f req/s), but it did not keep up: from %d users its latency (%s) reached %.0f%% of the pacing interval, so the server was saturated and throughput held only because the users waited less between requests.",
+				upper(t.Name), bp.MaxUsers, a.PeakThroughput, a.Saturation.Users, fmtMS(a.Saturation.LatencyMS), analysis.SaturationShare*100)
 		default:
 			s = fmt.Sprintf("%s kept up through all %d users of experiment 2 (breaking point not reached; peak in experiments 2–4: %.1f req/s).",
 				upper(t.Name), bp.MaxUsers, a.PeakThroughput)
+		}
+		if sat := a.Saturation; sat != nil && bp.Reached && bp.Users > sat.Users {
+			s += fmt.Sprintf(" Its latency had already reached %.0f%% of the pacing interval at %d users (%s): saturated before the throughput rule noticed.",
+				analysis.SaturationShare*100, sat.Users, fmtMS(sat.LatencyMS))
 		}
 		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
 			dev := (float64(bp.Users) - a.Prediction.Users) / a.Prediction.Users * 100

@@ -443,3 +443,25 @@ func TestInternalsWithoutMetricsIsOneLine(t *testing.T) {
 		t.Errorf("summary should say in one line that there are no internals:\n%s", md)
 	}
 }
+
+// TestSaturatedIsNotKeptUp: a target whose throughput never broke but
+// whose latency reached half the pacing interval is not "kept up".
+func TestSaturatedIsNotKeptUp(t *testing.T) {
+	t.Parallel()
+	r := fixture()
+	analysis.Analyze(r)
+	var a *results.Analysis
+	for _, tg := range r.Targets {
+		if tg.Name == "async" {
+			a = tg.Analysis
+		}
+	}
+	if a == nil || a.Breakpoint == nil || a.Breakpoint.Reached {
+		t.Fatal("fixture: async should not break")
+	}
+	a.Saturation = &results.Saturation{Users: 250, LatencyMS: 554, LimitMS: 500}
+	text := strings.Join(Conclusion(r), "\n")
+	if strings.Contains(text, "Async kept up") || !strings.Contains(text, "but it did not keep up: from 250 users its latency (554 ms) reached 50% of the pacing interval") {
+		t.Errorf("conclusion:\n%s", text)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"predictlab/internal/targetsapi"
+	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/results"
 )
@@ -72,6 +73,8 @@ func breakpointSection(targets []*results.Target) section {
 	s := section{Level: 2, Title: "Breaking points (experiment 2)"}
 	if len(targets) > 0 && targets[0].Analysis != nil {
 		s.Blocks = append(s.Blocks, para("Rule: "+targets[0].Analysis.Rule))
+		s.Blocks = append(s.Blocks, para(fmt.Sprintf("The throughput rule decides the breaking point (and experiment 3's users). Beside it, a target is called saturated once a window's mean latency reaches %.0f%% of the pacing interval: under constant pacing the users then wait less between requests, so the offered rate holds while the queue grows; the experiment 2 chart marks that point.",
+			analysis.SaturationShare*100)))
 	}
 	tb := &table{Head: []string{"target", "breaking point", "median there", "completed there", "latency knee",
 		"peak throughput (best 10 s of exps 2–4)", "predicted capacity", "prediction"}}

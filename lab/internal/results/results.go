@@ -187,9 +187,26 @@ type Analysis struct {
 	Stress *Stress `json:"stress,omitempty"`
 	// Internals summarises the server internals during experiment 3.
 	Internals *InternalsSummary `json:"internals,omitempty"`
+	// Saturation is where experiment 2's latency reached SaturationShare of
+	// the pacing interval (nil when it never did).
+	Saturation *Saturation `json:"saturation,omitempty"`
 	// Exp3 checks experiment 3: its users against the prediction, its
 	// stability, and the queue its one-second bursts build.
 	Exp3 *Exp3Check `json:"exp3,omitempty"`
+}
+
+// Saturation marks a closed-loop run whose server was saturated although
+// throughput kept up: under constant pacing a user waits what is left of
+// the interval, so once latency nears the interval the users send less
+// often and the queue hides behind the pacing.
+type Saturation struct {
+	// Users is the first user count whose window mean latency reached
+	// LimitMS; LatencyMS is that latency.
+	Users     int     `json:"users"`
+	LatencyMS float64 `json:"latency_ms"`
+	LimitMS   float64 `json:"limit_ms"`
+	// Rule states it in words.
+	Rule string `json:"rule"`
 }
 
 // Exp3Check is experiment 3 (users at the breaking point, all at once)

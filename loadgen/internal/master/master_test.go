@@ -1,0 +1,125 @@
+package master
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"predictlab/loadgen/internal/locustproto"
+	"predictlab/loadgen/internal/locustrpc"
+	"predictlab/loadgen/internal/stats"
+	"predictlab/loadgen/internal/users"
+)
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func state(m *Master, id string) string {
+	for _, w := range m.Workers() {
+		if w.ID == id {
+			return w.State
+		}
+	}
+	return ""
+}
+
+// A worker with Debian's empty version is accepted and acked with its
+// index and the request for exact histograms; without heartbeats it goes
+// missing, a heartbeat heals it; its stats reports are merged; quit
+// removes it.
+func TestWorkerLifecycle(t *testing.T) {
+	t.Parallel()
+	st := stats.New(time.Now)
+	m, err := Listen(Options{BindAddr: "127.0.0.1:0", Classes: []users.Class{{Name: "A", Weight: 1}}, Stats: st,
+		Log: zerolog.Nop(), HeartbeatInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const id = "host_0123"
+	c, err := locustrpc.Dial(context.Background(), m.Addr(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Send(locustproto.ClientReady(id, "")); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := c.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := ack.Data.(locustproto.Map)
+	if i, ok := locustproto.AckIndex(data); ack.Type != locustproto.TypeAck || !ok || i != 0 {
+		t.Fatalf("ack %+v", ack)
+	}
+	if _, ok := data.Get("loadgen"); !ok {
+		t.Errorf("ack without the loadgen key: %v", data)
+	}
+	if err := m.WaitForWorkers(context.Background(), 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, "missing state", func() bool { return state(m, id) == StateMissing })
+	if err := c.Send(locustproto.Heartbeat(id, "ready", 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "self-healing", func() bool { return state(m, id) == StateReady })
+
+	stat := locustproto.Message{Type: locustproto.TypeStats, NodeID: id, Data: locustproto.Map{
+		{Key: "stats", Value: []any{locustproto.Map{
+			{Key: "name", Value: "/x"}, {Key: "method", Value: "GET"}, {Key: "num_requests", Value: int64(3)},
+			{Key: "num_failures", Value: int64(1)}, {Key: "total_response_time", Value: 30.0},
+			{Key: "min_response_time", Value: 5.0}, {Key: "max_response_time", Value: 15.0},
+			{Key: "total_content_length", Value: int64(9)}, {Key: "last_request_timestamp", Value: 1700000000.5},
+			{Key: "response_times", Value: locustproto.Map{{Key: int64(5), Value: int64(1)}, {Key: int64(10), Value: int64(1)}, {Key: int64(15), Value: int64(1)}}},
+			{Key: "num_reqs_per_sec", Value: locustproto.Map{{Key: int64(1700000000), Value: int64(3)}}},
+			{Key: "num_fail_per_sec", Value: locustproto.Map{{Key: int64(1700000000), Value: int64(1)}}},
+		}}},
+		{Key: "errors", Value: locustproto.Map{{Key: "k", Value: locustproto.Map{
+			{Key: "name", Value: "/x"}, {Key: "method", Value: "GET"}, {Key: "error", Value: "boom"}, {Key: "occurrences", Value: int64(1)},
+		}}}},
+		{Key: "user_classes_count", Value: locustproto.Map{{Key: "A", Value: int64(2)}}},
+		{Key: "user_count", Value: int64(2)},
+	}}
+	if err := c.Send(stat); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "merged report", func() bool { return st.Snapshot().Total.NumRequests == 3 })
+	tot := st.Snapshot().Total
+	if tot.NumFailures != 1 || tot.Min() != 5 || tot.Max() != 15 || tot.Avg() != 10 || m.UserCount() != 2 {
+		t.Errorf("merged %+v, users %d", *tot, m.UserCount())
+	}
+	if f := st.Snapshot().Failures; len(f) != 1 || f[0].Error != "boom" || f[0].Occurrences != 1 {
+		t.Errorf("failures %+v", f)
+	}
+
+	if err := c.Send(locustproto.Quit(id)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "removal on quit", func() bool { return len(m.Workers()) == 0 })
+}
+
+// WaitForWorkers gives up after its maximum wait.
+func TestWaitForWorkersGivesUp(t *testing.T) {
+	t.Parallel()
+	m, err := Listen(Options{BindAddr: "127.0.0.1:0", Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.WaitForWorkers(context.Background(), 1, time.Millisecond); err != ErrGaveUp {
+		t.Errorf("WaitForWorkers = %v, want ErrGaveUp", err)
+	}
+}

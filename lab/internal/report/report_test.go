@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []
 	var total, sumLat, queue float64
 	users := 0
 	for s := 0; s <= seconds; s++ {
-		offered := float64(users)
+		// Closed loop: a user still waiting for an answer sends nothing.
+		offered := math.Max(0, float64(users)-queue)
 		done := math.Min(offered+queue, capacity)
 		queue += offered - done
 		lat := baseMS + 1000*queue/capacity
@@ -47,13 +49,30 @@ func history(t0 int64, maxUsers, rate, seconds int, capacity, baseMS float64) []
 	return out
 }
 
-func summary(req int64, avg, med, rps float64) *results.Summary {
-	return &results.Summary{Requests: req, AvgMS: avg, MinMS: med * 0.9, MaxMS: med * 1.2, MedianMS: med,
-		P95MS: jsonnum.Float(med * 1.3), P99MS: jsonnum.Float(med * 1.5), RPS: rps}
+// summaryOf is the whole-run statistics a history implies, so the
+// fixture's totals agree with its history: requests and average from the
+// last row, req/s over the run, the median as the median of the rows'
+// latencies, the rest scaled from it. shift adds latency (the intended
+// send time's view of the same run).
+func summaryOf(h []results.HistPoint, shift float64) *results.Summary {
+	last := h[len(h)-1]
+	var lats []float64
+	for _, p := range h {
+		if p.Total > 0 && p.P50.Valid() {
+			lats = append(lats, float64(p.P50)+shift)
+		}
+	}
+	sort.Float64s(lats)
+	med := lats[len(lats)/2]
+	dur := float64(last.T - h[0].T)
+	return &results.Summary{Requests: last.Total, AvgMS: last.TotalAvgMS + shift, MinMS: lats[0], MaxMS: lats[len(lats)-1] * 1.2, MedianMS: med,
+		P95MS: jsonnum.Float(lats[len(lats)*95/100]), P99MS: jsonnum.Float(lats[len(lats)-1]), RPS: float64(last.Total) / dur}
 }
 
 // fixture is a complete quick-profile run with made-up but plausible
-// numbers: sync saturates at 88 req/s, async does not saturate.
+// numbers, each experiment's totals computed from its own history: sync
+// saturates at 88 req/s, async (capacity 400 req/s) does not within the
+// 300 users it is offered.
 func fixture() *results.Results { return fixtureFor("quick") }
 
 func fixtureFor(name string) *results.Results {
@@ -65,15 +84,17 @@ func fixtureFor(name string) *results.Results {
 			Experiments: []int{1, 2, 3, 4}, Services: []results.Command{{Name: "feature store", Args: []string{"bin/targets", "featurestore", "--addr", "127.0.0.1:6379"}}}}}
 	mk := func(name string, tgt profile.Target, capacity, base float64, start int64) *results.Target {
 		t := &results.Target{Name: name, URL: "http://127.0.0.1:x", Settings: tgt}
+		h1, h2 := history(start, 1, 1, 10, capacity, base), history(start+20, 300, 10, 30, capacity, base)
+		h3, h4 := history(start+60, 90, 90, 30, capacity, base), history(start+100, 500, 50, 10, capacity, base)
 		e1 := &results.Experiment{Number: 1, Name: "response_time", File: "response_time_" + name, Users: 1, SpawnRate: 1, RunTime: 10 * time.Second, UsersFrom: "profile",
-			Command: []string{"bin/loadgen", "-u", "1"}, Stats: summary(10, base+0.5, base, 1), History: history(start, 1, 1, 10, capacity, base)}
+			Command: []string{"bin/loadgen", "-u", "1"}, Stats: summaryOf(h1, 0), History: h1}
 		e2 := &results.Experiment{Number: 2, Name: "load_test", File: "load_test_" + name, Users: 300, SpawnRate: 10, RunTime: 30 * time.Second, UsersFrom: "profile",
-			Command: []string{"bin/loadgen", "-u", "300"}, Stats: summary(2000, 400, 300, 70), History: history(start+20, 300, 10, 30, capacity, base),
+			Command: []string{"bin/loadgen", "-u", "300"}, Stats: summaryOf(h2, 0), History: h2,
 			SelfCheck: &loadgenjson.SelfCheck{Valid: true, Timeline: []loadgenjson.Point{{Timestamp: start + 25, Users: 50, CPUPercent: 20}}}}
 		e3 := &results.Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: 90, SpawnRate: 90, RunTime: 30 * time.Second, UsersFrom: "breaking point",
-			Command: []string{"bin/loadgen", "-u", "90"}, Stats: summary(2600, base*2, base*1.8, math.Min(90, capacity)), History: history(start+60, 90, 90, 30, capacity, base)}
+			Command: []string{"bin/loadgen", "-u", "90"}, Stats: summaryOf(h3, 0), History: h3}
 		e4 := &results.Experiment{Number: 4, Name: "stress_test", File: "stress_test_" + name, Users: 500, SpawnRate: 50, RunTime: 10 * time.Second, UsersFrom: "profile",
-			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summary(900, 900, 800, capacity), Intended: summary(900, 1500, 1400, capacity), History: history(start+100, 500, 50, 10, capacity, base)}
+			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summaryOf(h4, 0), Intended: summaryOf(h4, 300), History: h4}
 		var pts []scrape.Point
 		for i := 0; i < 30; i++ {
 			pt := scrape.Point{Time: float64(start + 60 + int64(i)), Inflight: 16, WorkersBusy: jsonnum.NaN(), QueueLength: jsonnum.NaN(), LoopBusy: jsonnum.NaN(), LoopLagMS: jsonnum.NaN()}
@@ -98,7 +119,7 @@ func fixtureFor(name string) *results.Results {
 		}
 		return t
 	}
-	r.Targets = []*results.Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 100000, 48, 1800001000)}
+	r.Targets = []*results.Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 400, 48, 1800001000)}
 	return r
 }
 
@@ -147,8 +168,8 @@ func TestAnalyze(t *testing.T) {
 	if a.Breakpoint == nil || a.Breakpoint.Reached || a.Breakpoint.Users != 300 {
 		t.Errorf("async breaking point = %+v, want not reached (300)", a.Breakpoint)
 	}
-	if !s.Prediction.Bound || math.Abs(s.Prediction.Users-8/0.0915) > 0.01 {
-		t.Errorf("sync prediction = %+v, want 8 / 91.5 ms", s.Prediction)
+	if e1 := r.Targets[0].Find(1); !s.Prediction.Bound || math.Abs(s.Prediction.Users-8/(e1.Stats.AvgMS/1000)) > 0.01 {
+		t.Errorf("sync prediction = %+v, want 8 / experiment 1's mean", s.Prediction)
 	}
 	if a.Prediction.Bound {
 		t.Errorf("async prediction = %+v, want not CPU-bound", a.Prediction)
@@ -159,7 +180,7 @@ func TestAnalyze(t *testing.T) {
 	if s.Exp1 == nil || s.Exp1.FloorMS != 90 || math.Abs(a.Exp1.FloorMS-47.071) > 0.001 {
 		t.Errorf("floors: sync %+v async %+v", s.Exp1, a.Exp1)
 	}
-	if s.Stress == nil || s.Stress.IntendedMedianMS != 1400 {
+	if e4 := r.Targets[0].Find(4); s.Stress == nil || s.Stress.IntendedMedianMS != e4.Intended.MedianMS || s.Stress.ActualMedianMS != e4.Stats.MedianMS {
 		t.Errorf("stress = %+v", s.Stress)
 	}
 	if len(s.Little) != 2 {
@@ -377,7 +398,8 @@ func TestFailedExperimentIsNoResult(t *testing.T) {
 		t.Errorf("breaking point from a failed experiment: %+v", bp)
 	}
 	c := strings.Join(Conclusion(r), " ")
-	if !strings.Contains(c, "Experiment 2 load_test of sync failed (2000 of 2000 requests failed (100%))") || strings.Contains(c, "Sync kept up") {
+	want := fmt.Sprintf("Experiment 2 load_test of sync failed (%d of %d requests failed (100%%))", e2.Stats.Requests, e2.Stats.Requests)
+	if !strings.Contains(c, want) || strings.Contains(c, "Sync kept up") {
 		t.Errorf("conclusion:\n%s", c)
 	}
 	md, err := Markdown(r)

@@ -619,3 +619,35 @@ func TestRequestTimeoutRun(t *testing.T) {
 		t.Fatalf("json %v %+v", err, doc)
 	}
 }
+
+// --json names the config files that were read (R22: a ./locust.conf in an
+// untrusted folder changes a run silently, as in Locust; the document shows
+// it afterwards) and the request timeout.
+func TestJSONConfigFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for 1 s")
+	}
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"detail": 0.5}`))
+	}))
+	defer srv.Close()
+	conf := filepath.Join(t.TempDir(), "c.conf")
+	os.WriteFile(conf, []byte("users = 1\nspawn-rate = 1\n"), 0o644)
+	err, stdout, stderr := runArgs(context.Background(), "--config", conf, "-H", srv.URL, "--headless", "-t", "1s",
+		"--request-timeout", "2.5", "--json", "--only-summary", "ApiSyncUser")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var doc struct {
+		Config struct {
+			Users           int
+			RequestTimeoutS float64  `json:"request_timeout_s"`
+			ConfigFiles     []string `json:"config_files"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || doc.Config.Users != 1 ||
+		doc.Config.RequestTimeoutS != 2.5 || len(doc.Config.ConfigFiles) != 1 || doc.Config.ConfigFiles[0] != conf {
+		t.Fatalf("json config %v %+v", err, doc.Config)
+	}
+}

@@ -67,7 +67,12 @@ type Config struct {
 	Tags         []string `json:"tags,omitempty"`
 	ExcludeTags  []string `json:"exclude_tags,omitempty"`
 	EqualWeights bool     `json:"equal_weights,omitempty"`
-	Version      string   `json:"version"`
+	// RequestTimeoutS is --request-timeout in seconds (absent when off).
+	RequestTimeoutS float64 `json:"request_timeout_s,omitempty"`
+	// ConfigFiles are the config files that were read (~/.locust.conf,
+	// ./locust.conf, --config), lowest precedence first; absent when none.
+	ConfigFiles []string `json:"config_files,omitempty"`
+	Version     string   `json:"version"`
 }
 
 // LateMS and LatePercent define a late run: a request is late when it leaves

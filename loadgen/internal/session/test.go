@@ -230,6 +230,7 @@ func writeJSON(w io.Writer, res *result) error {
 			Host: res.cfg.Host, Users: res.cfg.Users, SpawnRate: res.cfg.SpawnRate,
 			RunTimeS: int64(res.cfg.RunTime / time.Second), UserClasses: res.classes, Version: res.version,
 			Tags: res.cfg.Tags, ExcludeTags: res.cfg.ExcludeTags, EqualWeights: res.cfg.EqualWeights,
+			RequestTimeoutS: res.cfg.RequestTimeout.Seconds(), ConfigFiles: res.cfg.ConfigFiles,
 		},
 		StartTime: res.start, EndTime: res.end, ExitCode: res.exitCode,
 	})

@@ -22,18 +22,29 @@ import (
 var buildEnv = os.Environ()
 
 // loadgenBinary builds loadgen once for the distributed tests, which run
-// it as worker processes (exit codes, SIGKILL).
+// it as worker processes (exit codes, SIGKILL). It lives at a fixed path in
+// the temporary directory, replaced by an atomic rename on every run, so
+// runs leave one file behind, not one each.
 var loadgenBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "loadgen-bin-")
+	dir := filepath.Join(os.TempDir(), "predictlab-loadgen-test")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "loadgen-*")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "loadgen")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	tmp.Close()
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), ".")
 	cmd.Env = buildEnv
-	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp.Name())
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	bin := filepath.Join(dir, "loadgen")
+	if err := os.Rename(tmp.Name(), bin); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
 	}
 	return bin, nil
 })

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,5 +146,38 @@ func TestRequestTimeout(t *testing.T) {
 	}
 	if n := total.Load(); n != 1 {
 		t.Errorf("the server read %d requests, want 1", n)
+	}
+}
+
+// Header lines up to 64 KiB are read, as python-requests reads them (a
+// large Set-Cookie or CSP header failed as ProtocolError past 4 KiB); a
+// longer one is a protocol error.
+func TestLongHeaderLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		header  int
+		wantErr bool
+	}{
+		{"4 KiB reader, 5000-byte header", 5000, false},
+		{"60 KiB header", 60 << 10, false},
+		{"over 64 KiB", 70 << 10, true},
+	}
+	for _, tt := range tests {
+		reply := "HTTP/1.1 200 OK\r\nSet-Cookie: " + strings.Repeat("x", tt.header) + "\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\n\r\n"
+		br := bufio.NewReaderSize(strings.NewReader(reply), 4096)
+		resp, keep, _, err := readResponse(br, false)
+		if tt.wantErr {
+			if err == nil || ErrorText(err) != "ProtocolError('header line too long')" {
+				t.Errorf("%s: %v %q", tt.name, err, ErrorText(err))
+			}
+			continue
+		}
+		if err != nil || resp.Status != 200 || resp.BodyLen != 2 || !keep {
+			t.Fatalf("%s: %v %+v", tt.name, err, resp)
+		}
+		if resp, _, _, err := readResponse(br, false); err != nil || resp.Status != 204 {
+			t.Errorf("%s: next response %v %+v", tt.name, err, resp)
+		}
 	}
 }

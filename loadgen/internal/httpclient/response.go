@@ -22,10 +22,40 @@ type Response struct {
 	location string // the Location header of a 3xx response
 }
 
+// maxLine is the longest status or header line read, Python's
+// http.client._MAXLINE: a large Set-Cookie or Content-Security-Policy
+// header is accepted as python-requests accepts it. Lines longer than the
+// reader's buffer (4 KiB, enough for nearly all) are assembled in a buffer
+// of their own.
+const maxLine = 64 << 10
+
+// errLineTooLong is a status or header line over maxLine.
+var errLineTooLong = &protocolError{"header line too long"}
+
+// readLine is br.ReadSlice('\n') for lines up to maxLine. The line is valid
+// until the next read from br.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return line, err
+	}
+	long := append(make([]byte, 0, 2*len(line)), line...)
+	for err == bufio.ErrBufferFull {
+		if line, err = br.ReadSlice('\n'); len(long)+len(line) > maxLine {
+			return nil, errLineTooLong
+		}
+		long = append(long, line...)
+	}
+	return long, err
+}
+
 // readResponse reads one response (skipping 1xx) and its body.
 func readResponse(br *bufio.Reader, head bool) (resp Response, keep, gotBytes bool, err error) {
 	for {
-		line, err := br.ReadSlice('\n')
+		line, err := readLine(br)
+		if err == errLineTooLong {
+			return resp, false, true, err
+		}
 		if err != nil {
 			if len(line) == 0 && !gotBytes && (err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) {
 				return resp, false, false, errRemoteDisconnected
@@ -44,10 +74,10 @@ func readResponse(br *bufio.Reader, head bool) (resp Response, keep, gotBytes bo
 		var cl int64 = -1
 		chunked, closeConn := false, minor == 0
 		for {
-			h, err := br.ReadSlice('\n')
+			h, err := readLine(br)
 			if err != nil {
-				if err == bufio.ErrBufferFull {
-					return resp, false, true, &protocolError{"header line too long"}
+				if err == errLineTooLong {
+					return resp, false, true, err
 				}
 				if err == io.EOF {
 					err = errRemoteDisconnected

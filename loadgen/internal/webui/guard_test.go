@@ -155,3 +155,28 @@ func TestSwarmBodyBounded(t *testing.T) {
 		t.Fatalf("status %d, starts %v", rec.Code, fr.starts)
 	}
 }
+
+// With --web-auth, a browser that has logged in sends its cached Basic
+// credentials along with a cross-site form: the credentials do not make the
+// request the user's.
+func TestCrossSiteWithCachedCredentials(t *testing.T) {
+	t.Parallel()
+	srv, fr := newTestServer(t, func(o *Options) { o.Auth = "alice:s3cret" })
+	form := url.Values{"user_count": {"20"}, "spawn_rate": {"20"}, "host": {"http://127.0.0.1:18101"}}
+	req := httptest.NewRequest("POST", "/swarm", strings.NewReader(form.Encode()))
+	req.Host = "127.0.0.1:8089"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.SetBasicAuth("alice", "s3cret")
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || len(fr.starts) != 0 {
+		t.Fatalf("status %d, starts %v", rec.Code, fr.starts)
+	}
+	// The same user from a script still gets in.
+	rec = do(t, srv.Handler(), "GET", "/stop", nil, "alice", "s3cret")
+	if rec.Code != http.StatusOK || fr.stops != 1 {
+		t.Fatalf("script with credentials: %d, %d stops", rec.Code, fr.stops)
+	}
+}

@@ -19,7 +19,8 @@ LOADGEN_FUZZ := \
 	FuzzErrorText@./loadgen/internal/report FuzzDecode@./internal/loadgenjson \
 	FuzzReadStats@./internal/locustcsv FuzzReadHistory@./internal/locustcsv \
 	FuzzReadFailures@./internal/locustcsv FuzzReadExceptions@./internal/locustcsv \
-	FuzzFloat@./internal/pyfmt FuzzRepr@./internal/pyfmt
+	FuzzFloat@./internal/pyfmt FuzzRepr@./internal/pyfmt \
+	FuzzDecode@./loadgen/internal/locustproto
 
 .PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab docker-test
 

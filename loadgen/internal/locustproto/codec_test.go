@@ -213,6 +213,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The readers of master messages must not panic on any data.
+		_, _ = ParseSpawn(m.Data)
+		_, _ = AckIndex(m.Data)
 		// What decodes must encode, and decode again to the same message.
 		back, err := Encode(m)
 		if err != nil {

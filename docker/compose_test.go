@@ -20,6 +20,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"predictlab/internal/targetsapi"
 )
 
 // loadCompose loads docker-compose.yml the way `docker compose` would, but hermetically:
@@ -52,25 +54,40 @@ type service struct {
 	dependsOn []string          // all with condition service_healthy
 }
 
-// wantServices follows Contract 1 and the lab's defaults (workers 8, backlog 2048,
-// loops 1, model delay 40ms-50ms, fanout 2), with the seed's ports.
-var wantServices = map[string]service{
-	"redis": {},
-	"sync-model": {port: 5000, sub: "model", flags: map[string]string{
-		"--style": "blocking", "--framework": "echo", "--route": "sync", "--addr": "0.0.0.0:5000",
-		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
-	"sync-scoring": {port: 5001, sub: "scoring", dependsOn: []string{"redis", "sync-model"}, flags: map[string]string{
-		"--style": "blocking", "--framework": "echo", "--route": "sync", "--addr": "0.0.0.0:5001",
-		"--model-url": "http://sync-model:5000", "--feature-store": "redis://redis:6379", "--seed-features": "",
-		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
-	"async-model": {port: 8000, sub: "model", flags: map[string]string{
-		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8000",
-		"--workers": "8", "--backlog": "2048", "--loops": "1", "--model-delay": "40ms-50ms"}},
-	"async-scoring": {port: 8001, sub: "scoring", dependsOn: []string{"redis", "async-model"}, flags: map[string]string{
-		"--style": "eventloop", "--framework": "fiber", "--route": "async", "--addr": "0.0.0.0:8001",
-		"--model-url": "http://async-model:8000", "--feature-store": "redis://redis:6379", "--seed-features": "",
-		"--fanout": "2", "--workers": "8", "--backlog": "2048", "--loops": "1"}},
-}
+// wantServices is what the compose file must run: the services of internal/targetsapi
+// with their default settings (the lab's), on the seed's ports, wired by compose service
+// names, with Redis as the store. The compose commands spell out the settings a reader
+// compares between runs (workers, backlog, loops, model delay, fan-out) and leave the
+// rest (CPU cost 0, seed, timeouts) to targets' defaults.
+var wantServices = func() map[string]service {
+	spelled := []string{"--style", "--framework", "--route", "--addr", "--workers", "--backlog", "--loops",
+		"--model-delay", "--model-url", "--feature-store", "--fanout"}
+	ports := targetsapi.SeedPorts()
+	m := map[string]service{"redis": {}}
+	for _, tg := range targetsapi.Targets() {
+		for _, role := range []targetsapi.Role{targetsapi.Model, targetsapi.Scoring} {
+			name := string(tg) + "-" + string(role)
+			port := ports.Of(tg, role)
+			svc := targetsapi.Defaults(role, tg)
+			svc.Addr = "0.0.0.0:" + strconv.Itoa(port)
+			want := service{port: uint32(port), sub: string(role), flags: map[string]string{}}
+			if role == targetsapi.Scoring {
+				svc.ModelURL = "http://" + string(tg) + "-model:" + strconv.Itoa(ports.Of(tg, targetsapi.Model))
+				svc.FeatureStore = "redis://redis:6379"
+				want.flags["--seed-features"] = "" // Redis starts empty
+				want.dependsOn = []string{"redis", string(tg) + "-model"}
+			}
+			args := svc.Args()[1:]
+			for i := 0; i+1 < len(args); i += 2 {
+				if slices.Contains(spelled, args[i]) {
+					want.flags[args[i]] = args[i+1]
+				}
+			}
+			m[name] = want
+		}
+	}
+	return m
+}()
 
 // flagMap turns `--k=v` and `--k v` arguments into a map (a bare --k maps to "").
 // A flag given twice is an error: which one wins would depend on the parser.
@@ -156,7 +173,7 @@ func TestComposeServices(t *testing.T) {
 			// Healthcheck: the targets healthcheck subcommand on the service's own port.
 			hc := s.HealthCheck
 			wantTest := types.HealthCheckTest{"CMD", "/usr/local/bin/targets", "healthcheck",
-				"http://127.0.0.1:" + strconv.Itoa(int(want.port)) + "/api/v1/healthcheck"}
+				"http://127.0.0.1:" + strconv.Itoa(int(want.port)) + targetsapi.HealthPath}
 			if hc == nil || !slices.Equal(hc.Test, wantTest) {
 				t.Fatalf("healthcheck = %+v, want test %q", hc, wantTest)
 			}

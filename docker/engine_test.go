@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"predictlab/internal/testutil"
 )
 
 // engineTestEnv turns the engine tests on: they build images and start containers,
@@ -138,7 +139,7 @@ func newProject(t *testing.T, compose []string, dir string, imgs testImages) *pr
 	_, _ = rand.Read(b[:])
 	name := "pltest" + hex.EncodeToString(b[:])
 	p := &project{t: t, compose: compose, dir: dir, name: name, image: "predictlab-test/app:" + name,
-		ports: freePortsFor(t, "sync-model", "sync-scoring", "async-model", "async-scoring", "loadgen-ui")}
+		ports: servicePorts(t, "sync-model", "sync-scoring", "async-model", "async-scoring", "loadgen-ui")}
 	p.env = append(os.Environ(),
 		"COMPOSE_PROJECT_NAME="+name,
 		"COMPOSE_DOCKER_CLI_BUILD=0", // docker-compose 1.x: build through the engine API
@@ -176,22 +177,13 @@ func newProject(t *testing.T, compose []string, dir string, imgs testImages) *pr
 	return p
 }
 
-// freePortsFor picks a distinct free loopback port for each name (another process could
-// take one before Docker binds it; the test then fails loudly at `up`).
-func freePortsFor(t *testing.T, names ...string) map[string]int {
+// servicePorts picks a free loopback port below the ephemeral range for each name
+// (another process could take one before Docker binds it; `up` then fails loudly).
+func servicePorts(t *testing.T, names ...string) map[string]int {
 	t.Helper()
 	ports := map[string]int{}
-	var lns []net.Listener
-	for _, n := range names {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports[n] = ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
-		ln.Close()
+	for i, port := range testutil.ServicePorts(t, len(names)) {
+		ports[names[i]] = port
 	}
 	return ports
 }

@@ -1,7 +1,6 @@
 package docker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,10 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"predictlab/internal/testutil"
 )
 
 // TestComposeCommandsRun runs the compose services' own `command:`s outside Docker, with
@@ -46,7 +45,11 @@ func TestComposeCommandsRun(t *testing.T) {
 			_, containerPort[name], _ = strings.Cut(addr, ":")
 		}
 	}
-	hostPort := freePorts(t, slices.Sorted(maps.Keys(containerPort)))
+	hostPort := map[string]string{}
+	names := slices.Sorted(maps.Keys(containerPort))
+	for i, port := range testutil.ServicePorts(t, len(names)) {
+		hostPort[names[i]] = strconv.Itoa(port)
+	}
 	rewrite := func(self, arg string) string {
 		arg = strings.ReplaceAll(arg, "0.0.0.0:"+containerPort[self], "127.0.0.1:"+hostPort[self])
 		for name, port := range containerPort {
@@ -89,7 +92,7 @@ func TestComposeCommandsRun(t *testing.T) {
 				health[i] = rewrite(name, health[i])
 			}
 			t.Logf("%s: %s", name, strings.Join(argv, " "))
-			proc := startProcess(t, name, argv)
+			proc := testutil.Start(t, name, argv)
 			waitHealthy(t, proc, health, "127.0.0.1:"+hostPort[name])
 			started[name] = true
 			progress = true
@@ -179,92 +182,16 @@ func haveCommand(name string) bool {
 	return err == nil
 }
 
-// freePorts picks a distinct free loopback port for each name (listen on port 0, note the
-// port, close: another process could take it in between, which would fail the test loudly).
-func freePorts(t *testing.T, names []string) map[string]string {
-	t.Helper()
-	ports := map[string]string{}
-	var lns []net.Listener
-	for _, name := range names {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports[name] = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child process and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// process is a started child process.
-type process struct {
-	name   string
-	out    syncBuffer
-	exited chan struct{} // closed when the process has exited; then err is set
-	err    error
-}
-
-// startProcess starts argv; at cleanup it sends SIGTERM (as docker stop does), waits up
-// to 10 s, then kills. Its output is logged if the test failed.
-func startProcess(t *testing.T, name string, argv []string) *process {
-	t.Helper()
-	p := &process{name: name, exited: make(chan struct{})}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = &p.out, &p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: start: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.exited
-			t.Errorf("%s: still running 10 s after SIGTERM; killed", name)
-		}
-		if t.Failed() {
-			t.Logf("%s exited (%v); output:\n%s", name, p.err, p.out.String())
-		}
-	})
-	return p
-}
-
 // waitHealthy runs the healthcheck command (or, when health is nil, connects to addr)
 // until it succeeds, for up to 30 s; it fails at once if the process exits.
-func waitHealthy(t *testing.T, p *process, health []string, addr string) {
+func waitHealthy(t *testing.T, p *testutil.Process, health []string, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
-		case <-p.exited:
-			t.Fatalf("%s exited before it was healthy: %v\n%s", p.name, p.err, p.out.String())
+		case <-p.Done():
+			t.Fatalf("%s exited before it was healthy: %v\n%s", p.Name, p.Err(), p.Output())
 		default:
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -286,5 +213,5 @@ func waitHealthy(t *testing.T, p *process, health []string, addr string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s: not healthy after 30 s: %s: %v", p.name, strings.Join(health, " "), last)
+	t.Fatalf("%s: not healthy after 30 s: %s: %v", p.Name, strings.Join(health, " "), last)
 }

@@ -567,7 +567,8 @@ func TestOutputErrorKeepsJSON(t *testing.T) {
 			NumRequests int64 `json:"num_requests"`
 		}
 	}
-	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Stats) != 2 || doc.Stats[1].NumRequests < 20 {
+	// The 20th request cancels the run while it is being answered, so it may not be counted.
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Stats) != 2 || doc.Stats[1].NumRequests < 19 {
 		t.Fatalf("--json lost: %v %q", err, stdout)
 	}
 	f, err := os.Open(prefix + "_stats.csv")

@@ -17,6 +17,7 @@ const sample = `{"stats":[{"method":"POST","name":"/p","num_requests":10,"num_fa
 "start_time":1700000000.5,"end_time":1700000010.5,"exit_code":1}`
 
 func TestDecode(t *testing.T) {
+	t.Parallel()
 	d, err := Decode(strings.NewReader(sample))
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{"", "{}", `{"stats":[{"percentiles":[1]}]}`, "not json"} {
 		if _, err := Decode(strings.NewReader(in)); err == nil || !strings.HasPrefix(err.Error(), "decode loadgen json: ") {
 			t.Errorf("Decode(%q) = %v", in, err)
@@ -63,6 +65,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestPercentilesMarshal(t *testing.T) {
+	t.Parallel()
 	p := Percentiles{50, 66, 75, 80, 90, 95, 98, 99, 99.9, math.NaN(), math.Inf(1)}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -75,6 +78,7 @@ func TestPercentilesMarshal(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		s    SelfCheck
 		want string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestReadStatsValues(t *testing.T) {
+	t.Parallel()
 	f, err := os.Open(filepath.Join(locustDir, "sample_stats.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,7 @@ func TestReadStatsValues(t *testing.T) {
 }
 
 func TestReadStatsNA(t *testing.T) {
+	t.Parallel()
 	in := StatsHeader + "\r\n,Aggregated,0,0,0,0.0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A\r\n"
 	rows, err := ReadStats(strings.NewReader(in))
 	if err != nil {
@@ -43,6 +45,7 @@ func TestReadStatsNA(t *testing.T) {
 }
 
 func TestReadHistoryPartial(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(seedDir, "response_time_async_stats_history.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +97,7 @@ func TestReadHistoryPartial(t *testing.T) {
 }
 
 func TestReadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		read func(string) error

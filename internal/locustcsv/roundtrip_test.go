@@ -54,6 +54,7 @@ func roundTrip(t *testing.T, path string, data []byte) []byte {
 }
 
 func TestRoundTripReferenceFiles(t *testing.T) {
+	t.Parallel()
 	for _, dir := range []string{locustDir, seedDir, sideDir} {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.csv"))
 		if err != nil || len(paths) == 0 {
@@ -85,6 +86,7 @@ func TestRoundTripReferenceFiles(t *testing.T) {
 // files (errors with both quote styles, a name= request, a redirect) and
 // checks that SortFailures restores Locust's sha256-key order.
 func TestFailureOrderMatchesLocust(t *testing.T) {
+	t.Parallel()
 	paths, _ := filepath.Glob(filepath.Join(sideDir, "*_failures.csv"))
 	paths2, _ := filepath.Glob(filepath.Join(locustDir, "*_failures.csv"))
 	paths = append(paths, paths2...)

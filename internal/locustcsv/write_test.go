@@ -9,6 +9,7 @@ import (
 )
 
 func TestRateFormat(t *testing.T) {
+	t.Parallel()
 	// Python f"{x:2f}".
 	tests := []struct {
 		in   float64
@@ -29,6 +30,7 @@ func TestRateFormat(t *testing.T) {
 }
 
 func TestMedianForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		v    float64
@@ -64,6 +66,7 @@ func nan11() [NumPercentiles]float64 {
 // TestWriteMatchesLocust builds rows from the values in Locust 2.12.1's own
 // sample files (with the default forms) and compares the bytes.
 func TestWriteMatchesLocust(t *testing.T) {
+	t.Parallel()
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(locustDir, name))
 		if err != nil {

@@ -76,6 +76,7 @@ func concat(parts ...[]float64) []float64 {
 // 2.12.1 printed (reference console-stderr.txt), and the empty periodic
 // table with its first table.
 func TestMatchesLocustCapture(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../../testdata/reference/locust-2.12-output/console-stderr.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +123,7 @@ func fmtInt(i int) string {
 }
 
 func TestNameWidth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cols int
 		term bool

@@ -67,6 +67,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestWriterGolden(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []struct {
 		name string
 		full bool
@@ -123,6 +124,7 @@ func checkReadable(t *testing.T, suffix string, data []byte) {
 }
 
 func TestEmptyFiles(t *testing.T) {
+	t.Parallel()
 	prefix := filepath.Join(t.TempDir(), "e")
 	w, err := Open(prefix, false)
 	if err != nil {
@@ -155,6 +157,7 @@ func TestEmptyFiles(t *testing.T) {
 }
 
 func TestRewriteShrinks(t *testing.T) {
+	t.Parallel()
 	prefix := filepath.Join(t.TempDir(), "r")
 	w, err := Open(prefix, false)
 	if err != nil {
@@ -176,6 +179,7 @@ func TestRewriteShrinks(t *testing.T) {
 }
 
 func TestOpenMissingDirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := Open(filepath.Join(dir, "nope", "x"), false)
 	if err == nil {

@@ -40,6 +40,7 @@ func newServer(t *testing.T) *httptest.Server {
 }
 
 func TestConnDo(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	tg, err := ParseTarget(srv.URL + "/")
 	if err != nil {
@@ -84,6 +85,7 @@ func TestConnDo(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +150,7 @@ func TestHTTPErrorTextEscapesControls(t *testing.T) {
 }
 
 func TestNewRequest(t *testing.T) {
+	t.Parallel()
 	tg, _ := ParseTarget("http://127.0.0.1:8001/base")
 	req, err := tg.NewRequest("POST", "/p?q=1", "application/json", []Header{{"X-Id", "1"}, {"user-agent", "ua"}}, []byte("[1]"))
 	if err != nil {

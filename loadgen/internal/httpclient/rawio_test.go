@@ -15,6 +15,7 @@ import (
 // is not ready (a request larger than the socket buffers, a reply arriving
 // in pieces) and where the peer resets or the runner aborts the connection.
 func TestRawIO(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 16<<20) // far above the socket buffers: writes hit EAGAIN
 	tests := []struct {
 		name     string

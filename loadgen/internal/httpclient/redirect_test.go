@@ -61,6 +61,7 @@ func redirectServer(t *testing.T, rec *seen) *httptest.Server {
 }
 
 func TestRedirects(t *testing.T) {
+	t.Parallel()
 	var rec, otherRec seen
 	srv := redirectServer(t, &rec)
 	other := redirectServer(t, &otherRec)
@@ -156,6 +157,7 @@ func TestRedirects(t *testing.T) {
 }
 
 func TestTooManyRedirects(t *testing.T) {
+	t.Parallel()
 	var rec seen
 	srv := redirectServer(t, &rec)
 	tg, _ := ParseTarget(srv.URL)
@@ -176,6 +178,7 @@ func TestTooManyRedirects(t *testing.T) {
 
 // TestRedirectHopCount: a chain of exactly MaxRedirects hops ends well.
 func TestRedirectHopCount(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
 		if n > 0 {
@@ -201,6 +204,7 @@ func TestRedirectHopCount(t *testing.T) {
 }
 
 func TestRedirectErrorTexts(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ location, want string }{
 		{"ftp://x/y", `InvalidSchema("No connection adapters were found for 'ftp://x/y'")`},
 		{"http://[::1", `InvalidURL(`},
@@ -217,6 +221,7 @@ func TestRedirectErrorTexts(t *testing.T) {
 }
 
 func TestShouldStripAuth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		from, to string
 		want     bool

@@ -14,6 +14,7 @@ import (
 // loadgenjson.Decode) reads the golden document back whole, and the
 // document's own types encode it to the same bytes.
 func TestGoldenDecodes(t *testing.T) {
+	t.Parallel()
 	want, err := os.ReadFile(filepath.Join("testdata", "run.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -85,6 +85,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestEmptySnapshotEncodes(t *testing.T) {
+	t.Parallel()
 	s := stats.New(func() time.Time { return t0 })
 	var b bytes.Buffer
 	if err := Write(&b, s.Snapshot(), Meta{}); err != nil {

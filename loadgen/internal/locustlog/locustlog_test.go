@@ -9,6 +9,7 @@ import (
 )
 
 func TestLogger(t *testing.T) {
+	t.Parallel()
 	var sb strings.Builder
 	clock := func() time.Time { return time.Date(2026, 11, 27, 6, 36, 20, 241e6, time.Local) }
 	l := New(NewWriter(&sb), "vm", zerolog.InfoLevel, clock)

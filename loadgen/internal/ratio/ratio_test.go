@@ -74,6 +74,7 @@ func locustFile(t *testing.T, name string) []byte {
 // byte. Locust 2.12.1 prints them before it applies -T/-E (at the test's
 // start) and --equal-weights (at init), so those flags change nothing here.
 func TestShowTaskRatio(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string // testdata/locust/<file>.txt
 		classes []Class
@@ -127,6 +128,7 @@ func TestShowTaskRatio(t *testing.T) {
 // TestWebTasks: GET /tasks from the live user counts, before, during and
 // after a web UI test (the counts are Locust's "All users spawned" line).
 func TestWebTasks(t *testing.T) {
+	t.Parallel()
 	none := map[string]int{}
 	tests := []struct {
 		file    string // testdata/locust/<file>.json
@@ -158,6 +160,7 @@ func TestWebTasks(t *testing.T) {
 // TestReportData: the report's data-tasks attribute (before Locust's
 // html.escape), from the user counts when the test stopped.
 func TestReportData(t *testing.T) {
+	t.Parallel()
 	w4 := map[string]int{"Idle": 1, "Reader": 2, "Writer": 1}
 	w5 := map[string]int{"Idle": 2, "Reader": 2, "Writer": 1}
 	tests := []struct {
@@ -185,6 +188,7 @@ func TestReportData(t *testing.T) {
 }
 
 func TestDistribution(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		users int
@@ -213,6 +217,7 @@ func TestDistribution(t *testing.T) {
 // TestSameNameTasks: tasks sharing a name are one entry with their weights
 // added, in the place of the first.
 func TestSameNameTasks(t *testing.T) {
+	t.Parallel()
 	c := []Class{{Name: "U", Weight: 1, Tasks: []Task{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}, {Name: "a", Weight: 1}, {Name: "c"}}}}
 	r := Compute(c, map[string]int{"U": 2})
 	got := string(r.JSON(ReportJSON))
@@ -223,6 +228,7 @@ func TestSameNameTasks(t *testing.T) {
 }
 
 func TestJSONStrings(t *testing.T) {
+	t.Parallel()
 	c := []Class{{Name: "U", Weight: 1, Tasks: []Task{{Name: "GET /a?q=\"x\"\\é\t😀\x7f", Weight: 1}}}}
 	got := string(Compute(c, nil).JSON(ReportJSON))
 	want := `{"per_class": {"U": {"ratio": 0.0, "tasks": {"GET /a?q=\"x\"\\\u00e9\t\ud83d\ude00\u007f": {"ratio": 1.0}}}}, "total": {"U": {"ratio": 0.0, "tasks": {"GET /a?q=\"x\"\\\u00e9\t\ud83d\ude00\u007f": {"ratio": 0.0}}}}}`

@@ -88,6 +88,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestEmbeddedDataGolden(t *testing.T) {
+	t.Parallel()
 	b, err := json.MarshalIndent(EmbeddedData(fixture()), "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +97,7 @@ func TestEmbeddedDataGolden(t *testing.T) {
 }
 
 func TestWriteGolden(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Write(&buf, fixture()); err != nil {
 		t.Fatal(err)
@@ -104,6 +106,7 @@ func TestWriteGolden(t *testing.T) {
 }
 
 func TestWriteSections(t *testing.T) {
+	t.Parallel()
 	empty := &Data{UserClasses: []string{"ApiSyncUser"}, Requests: []Row{{Name: "Aggregated", Aggregated: true}}}
 	tests := []struct {
 		name     string
@@ -180,6 +183,7 @@ func TestWriteSections(t *testing.T) {
 }
 
 func TestExpandPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 		users          int
@@ -201,6 +205,7 @@ func TestExpandPath(t *testing.T) {
 }
 
 func TestChartJSONNulls(t *testing.T) {
+	t.Parallel()
 	nan := 0.0
 	nan /= nan
 	b, err := ChartJSON([]Point{{Time: time.Unix(10, 0), Users: 1, RPS: nan}})
@@ -215,6 +220,7 @@ func TestChartJSONNulls(t *testing.T) {
 // TestShare: ratios shown as Locust's tasks.js shows them,
 // (ratio * 100).toFixed(1) + "%": the exact double rounded half up.
 func TestShare(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[float64]string{
 		0: "0.0%", 1: "100.0%", 1.0 / 3: "33.3%", 2.0 / 3: "66.7%", 0.0625: "6.3%", 0.0125: "1.3%",
 		0.20000000000000004: "20.0%", 0.001: "0.1%", 0.0004: "0.0%", 0.0005: "0.1%",
@@ -226,6 +232,7 @@ func TestShare(t *testing.T) {
 }
 
 func TestFinalRatio(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Write(&buf, fixture()); err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func snapshotFixture() *stats.Snapshot {
 }
 
 func TestFromSnapshot(t *testing.T) {
+	t.Parallel()
 	info := Info{Host: "http://127.0.0.1:5001", UserClasses: []string{"ApiSyncUser"}, Users: 10, SpawnRate: 10,
 		RunTime: 8 * time.Second, Version: "test"}
 	d := FromSnapshot(snapshotFixture(), info, &SelfCheck{Valid: true, MaxCPUPercent: 12.5, MaxScheduleLagMs: 0.8})
@@ -72,6 +73,7 @@ func TestFromSnapshot(t *testing.T) {
 }
 
 func TestFromNilSnapshot(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Write(&buf, FromSnapshot(nil, Info{}, nil)); err != nil {
 		t.Fatal(err)
@@ -79,6 +81,7 @@ func TestFromNilSnapshot(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"HTTPError('500 Server Error: Internal Server Error for url: http://x/fail')", "500 Server Error: Internal Server Error for url: http://x/fail"},
 		{"ConnectionRefusedError(111, 'Connection refused')", "[Errno 111] Connection refused"},
@@ -97,6 +100,7 @@ func TestErrorText(t *testing.T) {
 }
 
 func TestFromSelfCheck(t *testing.T) {
+	t.Parallel()
 	sc := FromSelfCheck(loadgenjson.SelfCheck{Valid: false, MaxCPUPercent: 95, MaxScheduleLagMS: 30, Warnings: []string{"w"},
 		Timeline: []loadgenjson.Point{{Timestamp: 1795761381, Users: 3, CPUPercent: 95, MaxLagMS: 30}}})
 	want := CheckPoint{Time: time.Unix(1795761381, 0), Users: 3, CPUPercent: 95, MaxLagMs: 30}

@@ -31,6 +31,7 @@ const good = `users:
 `
 
 func TestParseGood(t *testing.T) {
+	t.Parallel()
 	got, err := Parse("s.yaml", []byte(good))
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,7 @@ func TestParseGood(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, doc, want string
 	}{
@@ -98,6 +100,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "s.yaml")
 	if err := os.WriteFile(p, []byte(good), 0o644); err != nil {
 		t.Fatal(err)

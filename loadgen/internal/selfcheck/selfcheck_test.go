@@ -7,6 +7,7 @@ import (
 )
 
 func TestMonitor(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1795761380, 0)
 	cpu := time.Duration(0)
 	var warned, infos []string
@@ -55,6 +56,7 @@ func TestMonitor(t *testing.T) {
 // One stall that delays a few requests is warned about but leaves the run
 // valid; more than 1% of requests late makes it invalid.
 func TestMonitorLateShare(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1795761380, 0)
 	var warned []string
 	m := New(t0, func() (time.Duration, error) { return 0, nil }, func(s string) { warned = append(warned, s) }, nil)

@@ -37,6 +37,7 @@ func req(method, name string, end float64, rt time.Duration) Result {
 }
 
 func TestSparseMatchesLibrary(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	h := newHist()
 	for range 20000 {
@@ -67,6 +68,7 @@ func TestSparseMatchesLibrary(t *testing.T) {
 // The recorders' counts index is the library's, for every bucket boundary
 // and random values across the whole range.
 func TestCountsIndexMatchesLibrary(t *testing.T) {
+	t.Parallel()
 	check := func(v int64) {
 		t.Helper()
 		one := newHist()
@@ -101,6 +103,7 @@ func TestCountsIndexMatchesLibrary(t *testing.T) {
 }
 
 func TestPercentileAccuracy(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var exact []float64
@@ -134,6 +137,7 @@ func TestPercentileAccuracy(t *testing.T) {
 }
 
 func TestCountsAndFailures(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	s.Record(req("GET", "/b", 0.5, 10*time.Millisecond))
 	s.Record(req("POST", "/a", 0.6, 30*time.Millisecond))
@@ -192,6 +196,7 @@ func names(es []*Entry) []string {
 }
 
 func TestEmpty(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	snap := s.Tick(t0, 0)
 	tot := snap.Total
@@ -202,6 +207,7 @@ func TestEmpty(t *testing.T) {
 }
 
 func TestRates(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name                string
 		lastSecond          int // requests complete in seconds 0..lastSecond (10 per second)
@@ -249,6 +255,7 @@ func TestRates(t *testing.T) {
 }
 
 func TestCurrentWindow(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	var snap *Snapshot
 	for tick := 1; tick <= 22; tick++ {
@@ -297,6 +304,7 @@ func TestCurrentWindow(t *testing.T) {
 }
 
 func TestIntended(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	r := req("GET", "/a", 1, 40*time.Millisecond)
 	r.Intended = r.Start.Add(-15 * time.Millisecond) // sent 15 ms late
@@ -321,6 +329,7 @@ func TestIntended(t *testing.T) {
 }
 
 func TestReset(t *testing.T) {
+	t.Parallel()
 	s, c := newTest()
 	f := req("GET", "/a", 1, time.Millisecond)
 	f.Err = "e"
@@ -341,6 +350,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestHistoryBounded(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	var snap *Snapshot
 	for i := 1; i <= 3*maxHistory; i++ {
@@ -361,6 +371,7 @@ func TestHistoryBounded(t *testing.T) {
 }
 
 func TestConcurrentRecord(t *testing.T) {
+	t.Parallel()
 	s, _ := newTest()
 	const workers, each = 4, 500
 	var wg sync.WaitGroup
@@ -399,6 +410,7 @@ func TestConcurrentRecord(t *testing.T) {
 // stay within the raw [Min, Max] even though the histogram counts whole
 // microseconds (Locust clamps its median the same way).
 func TestPercentileWithinMinMax(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		rts  []time.Duration

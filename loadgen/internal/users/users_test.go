@@ -7,6 +7,7 @@ import (
 )
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	all := Builtin()
 	tests := []struct {
 		name    string
@@ -40,6 +41,7 @@ func TestSelect(t *testing.T) {
 }
 
 func TestDispatch(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		classes []Class
@@ -59,6 +61,7 @@ func TestDispatch(t *testing.T) {
 }
 
 func TestTask(t *testing.T) {
+	t.Parallel()
 	c := Class{Name: "X", Tasks: []Task{{Path: "/a", Weight: 3}, {Path: "/b", Name: "bee", ExpectStatus: []int{404}}}}
 	p := c.Picker()
 	if len(p) != 4 || p[0].Path != "/a" || p[3].StatsName() != "bee" || p[0].StatsName() != "/a" {
@@ -70,6 +73,7 @@ func TestTask(t *testing.T) {
 }
 
 func TestFilterTags(t *testing.T) {
+	t.Parallel()
 	task := func(path string, tags ...string) Task { return Task{Method: "GET", Path: path, Weight: 1, Tags: tags} }
 	classes := []Class{
 		{Name: "A", Weight: 1, Tasks: []Task{task("/x", "x"), task("/yz", "y", "z"), task("/none")}},
@@ -119,6 +123,7 @@ func TestFilterTags(t *testing.T) {
 }
 
 func TestPick(t *testing.T) {
+	t.Parallel()
 	all := Builtin()
 	got, err := Pick(all, []string{"ApiSyncUser", "ApiUser"})
 	if err != nil || len(got) != 2 || got[0].Name != "ApiUser" || got[1].Name != "ApiSyncUser" {
@@ -140,6 +145,7 @@ func TestPick(t *testing.T) {
 // Locust 2.12.1 with weighted.py (package ratio's testdata): class weights 1,
 // task weights 1, tasks in reverse order.
 func TestEqualWeights(t *testing.T) {
+	t.Parallel()
 	in := []Class{
 		{Name: "Reader", Weight: 3, Tasks: []Task{{Path: "/browse", Weight: 3}, {Path: "/search", Weight: 2}, {Path: "/", Weight: 1}}},
 		{Name: "Idle", Weight: 2},
@@ -164,6 +170,7 @@ func TestEqualWeights(t *testing.T) {
 }
 
 func TestRatioName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		task Task
 		want string

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    Spec
@@ -64,6 +65,7 @@ var t0 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 func ms(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 
 func TestScheduleConstantAndBetween(t *testing.T) {
+	t.Parallel()
 	c := NewSchedule(Spec{Kind: Constant, A: 0.5})
 	if got := c.Next(ms(100), 0.9); !got.Equal(ms(600)) {
 		t.Errorf("constant: %v", got.Sub(t0))
@@ -78,6 +80,7 @@ func TestScheduleConstantAndBetween(t *testing.T) {
 // wait is the full period, later ones keep one start per second, an overrun
 // starts the next task at once and restarts the schedule from there.
 func TestSchedulePacing(t *testing.T) {
+	t.Parallel()
 	s := NewSchedule(Spec{Kind: ConstantPacing, A: 1})
 	steps := []struct {
 		taskEnd, wantIntended int // ms

@@ -17,6 +17,7 @@ import (
 	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/results"
+	"predictlab/lab/internal/scrape"
 )
 
 // Chart is one PNG: its file name, title, bytes, and a one-line caption
@@ -198,10 +199,21 @@ func ExperimentChart(r *results.Results, n int) (*Chart, error) {
 	return &Chart{File: name + ".png", Title: fmt.Sprintf("Experiment %d — %s", n, name), Caption: experimentCaption(n), PNG: png}, nil
 }
 
+// hasValid reports whether f gives a positive number for any point (a
+// results.json written before a field existed reads it as 0).
+func hasValid(pts []scrape.Point, f func(scrape.Point) jsonnum.Float) bool {
+	for _, p := range pts {
+		if v := f(p); v.Valid() && v > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // InternalsChart draws experiment n's server internals on the same time
 // axis as the client median.
 func InternalsChart(r *results.Results, n int) (*Chart, error) {
-	var lat, workers, loop []series
+	var lat, workers, util, waits, loop []series
 	name := ""
 	for _, t := range sortedTargets(r.Targets) {
 		e := t.Find(n)
@@ -230,6 +242,14 @@ func InternalsChart(r *results.Results, n int) (*Chart, error) {
 			workers = append(workers,
 				series{name: t.Name + " workers busy", color: c, xys: xy(func(i int) jsonnum.Float { return pts[i].WorkersBusy })},
 				series{name: t.Name + " queue length", color: c, dashed: true, xys: xy(func(i int) jsonnum.Float { return pts[i].QueueLength })})
+			if hasValid(pts, func(p scrape.Point) jsonnum.Float { return p.WorkersUtil }) {
+				util = append(util, series{name: t.Name + " pool utilisation % (busy time)", color: c, xys: xy(func(i int) jsonnum.Float { return pts[i].WorkersUtil * 100 })})
+			}
+			if hasValid(pts, func(p scrape.Point) jsonnum.Float { return p.ServiceMS }) {
+				waits = append(waits,
+					series{name: t.Name + " service time", color: c, xys: xy(func(i int) jsonnum.Float { return pts[i].ServiceMS })},
+					series{name: t.Name + " queue wait", color: c, dashed: true, xys: xy(func(i int) jsonnum.Float { return pts[i].QueueWaitMS })})
+			}
 		} else {
 			loop = append(loop,
 				series{name: t.Name + " loop busy %", color: c, xys: xy(func(i int) jsonnum.Float { return pts[i].LoopBusy * 100 })},
@@ -240,8 +260,14 @@ func InternalsChart(r *results.Results, n int) (*Chart, error) {
 		return nil, nil
 	}
 	ps := []*plot.Plot{panel(fmt.Sprintf("experiment %d %s: client median", n, name), "ms", lat)}
+	if len(util) > 0 {
+		ps = append(ps, panel("blocking scoring service: pool utilisation = busy time / (W × interval)", "%", util))
+	}
 	if len(workers) > 0 {
-		ps = append(ps, panel("blocking scoring service: workers busy and queue length", "count", workers))
+		ps = append(ps, panel("blocking scoring service: workers busy and queue length (gauges)", "count", workers))
+	}
+	if len(waits) > 0 {
+		ps = append(ps, panel("blocking scoring service: queue wait beside service time, per request", "ms", waits))
 	}
 	if len(loop) > 0 {
 		ps = append(ps, panel("event-loop scoring service: loop busy and lag", "% / ms", loop))
@@ -251,7 +277,7 @@ func InternalsChart(r *results.Results, n int) (*Chart, error) {
 		return nil, err
 	}
 	return &Chart{File: name + "_internals.png", Title: fmt.Sprintf("Experiment %d — server internals", n),
-		Caption: "What to look for: client latency rising together with busy workers or queue length (blocking) or loop busy ratio and lag (event loop): the latency growth is queueing inside the server.", PNG: png}, nil
+		Caption: "What to look for: client latency rising while the pool's utilisation sits at 100 % and its queue wait grows over a flat service time (blocking), or while the loop is busy and lags (event loop): the latency growth is all queueing inside the server.", PNG: png}, nil
 }
 
 // ThroughputChart draws experiment 2's completions and offered rate

@@ -100,6 +100,7 @@ func fixtureFor(name string) *results.Results {
 			pt := scrape.Point{Time: float64(start + 60 + int64(i)), Inflight: 16, WorkersBusy: jsonnum.NaN(), QueueLength: jsonnum.NaN(), LoopBusy: jsonnum.NaN(), LoopLagMS: jsonnum.NaN()}
 			if tgt.Style == "blocking" {
 				pt.WorkersBusy, pt.QueueLength = 8, jsonnum.Float(i)
+				pt.WorkersUtil, pt.ServiceMS, pt.QueueWaitMS = 1, 91, jsonnum.Float(i*10)
 			} else {
 				pt.LoopBusy, pt.LoopLagMS = 0.25, 0.5
 			}

@@ -29,6 +29,7 @@ const (
 	// RequestsCount is the number of answered requests (the duration
 	// histogram's _count).
 	RequestsCount = targetsapi.MetricRequestDuration + targetsapi.SuffixCount
+	requestsSum   = targetsapi.MetricRequestDuration + targetsapi.SuffixSum
 )
 
 // Parse reads the Prometheus text exposition format and returns, for each
@@ -184,6 +185,15 @@ type Point struct {
 	// LoopCPUPerReqMS is loop busy time per finished request since the
 	// previous sample (NaN without requests).
 	LoopCPUPerReqMS jsonnum.Float `json:"loop_cpu_per_req_ms"`
+	// WorkersUtil is the pool's true utilisation since the previous
+	// sample: workers' busy seconds / (workers × interval), from the
+	// busy-time counter rather than a once-a-second gauge.
+	WorkersUtil jsonnum.Float `json:"workers_util"`
+	// ServerMS is the mean time requests answered since the previous
+	// sample spent in the server (arrival to answer); ServiceMS is that
+	// minus their mean queue wait (NaN when either is unknown).
+	ServerMS  jsonnum.Float `json:"server_ms"`
+	ServiceMS jsonnum.Float `json:"service_ms"`
 }
 
 // Series turns samples into per-interval points (the first sample only
@@ -222,6 +232,12 @@ func Series(samples []Sample) []Point {
 			RPS:          diff(RequestsCount) / jsonnum.Float(dt),
 		}
 		p.LoopCPUPerReqMS = ratio(targetsapi.MetricLoopBusySeconds, RequestsCount, 1000)
+		p.WorkersUtil = jsonnum.NaN()
+		if w := p.WorkersTotal; w > 0 {
+			p.WorkersUtil = diff(targetsapi.MetricWorkersBusySeconds) / (w * jsonnum.Float(dt))
+		}
+		p.ServerMS = ratio(requestsSum, RequestsCount, 1000)
+		p.ServiceMS = p.ServerMS - p.QueueWaitMS
 		out = append(out, p)
 	}
 	return out

@@ -89,6 +89,31 @@ func TestSeries(t *testing.T) {
 	if d := Delta(samples, RequestsCount); d != 100 {
 		t.Errorf("delta = %v, want 100", d)
 	}
+	if !math.IsNaN(float64(p.WorkersUtil)) || !math.IsNaN(float64(p.ServiceMS)) {
+		t.Errorf("an event loop has no pool utilisation or queue wait: %+v", p)
+	}
+}
+
+func TestSeriesBlocking(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	samples := []Sample{
+		{Time: t0, Values: map[string]float64{targetsapi.MetricWorkersTotal: 8, targetsapi.MetricWorkersBusySeconds: 10,
+			RequestsCount: 100, requestsSum: 10, queueWaitSum: 1, queueWaitCount: 100}},
+		{Time: t0.Add(2 * time.Second), Values: map[string]float64{targetsapi.MetricWorkersTotal: 8, targetsapi.MetricWorkersBusySeconds: 22,
+			RequestsCount: 200, requestsSum: 25, queueWaitSum: 6, queueWaitCount: 200}},
+	}
+	s := Series(samples)
+	if len(s) != 1 {
+		t.Fatalf("got %d points", len(s))
+	}
+	// 12 busy seconds over 8 workers × 2 s; 100 answers taking 15 s in all,
+	// 5 s of it waiting for a worker.
+	p := s[0]
+	if math.Abs(float64(p.WorkersUtil)-0.75) > 1e-9 || math.Abs(float64(p.ServerMS)-150) > 1e-9 ||
+		math.Abs(float64(p.QueueWaitMS)-50) > 1e-9 || math.Abs(float64(p.ServiceMS)-100) > 1e-9 {
+		t.Errorf("got %+v; want utilisation 0.75, server 150 ms, queue wait 50 ms, service 100 ms", p)
+	}
 }
 
 func TestScraperRun(t *testing.T) {

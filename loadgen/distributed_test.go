@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -495,5 +496,35 @@ func TestDistributedLoadgenMasterWorkerKilled(t *testing.T) {
 	}
 	if code := ws[0].wait(t, 5*time.Second); code != 0 {
 		t.Errorf("surviving worker exit code %d; output:\n%s", code, ws[0].out)
+	}
+}
+
+// Locust's distributed-mode command-line errors: one log line each, with
+// Locust's exit codes.
+func TestDistributedBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"run time on a worker", []string{"--worker", "-t", "10s"}, 1, "--run-time should be specified on the master node, and not on worker nodes"},
+		{"bad run time on a worker", []string{"--worker", "-t", "1d"}, 1, "--run-time should be specified on the master node"},
+		{"master and worker", []string{"--master", "--worker"}, 255, "The --master argument cannot be combined with --worker"},
+		{"max wait without expect", []string{"--master", "--headless", "-H", "http://127.0.0.1:1", "--expect-workers", "0", "--expect-workers-max-wait", "3", "--master-bind-port", "0"}, 255,
+			"The --expect-workers-max-wait argument only makes sense when combined with --expect-workers"},
+		{"no worker comes", []string{"--master", "--headless", "-H", "http://127.0.0.1:1", "--expect-workers", "1", "--expect-workers-max-wait", "1",
+			"--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--csv", filepath.Join(dir, "x")}, 1, "Gave up waiting for workers to connect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err, _, stderr := runArgs(context.Background(), tt.args...)
+			if c := code(err); c != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit code %d, stderr %q; want %d and %q", c, stderr, tt.code, tt.want)
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ import (
 // HTML and --json outputs show the merged statistics.
 func runMaster(ctx context.Context, cfg *config.Config, test session.Test, logger zerolog.Logger) error {
 	mainLog := locustlog.Named(logger, "locust.main")
-	if cfg.ExpectWorkersMaxWait > 0 && !cfg.ExpectWorkersSet {
+	if cfg.ExpectWorkersMaxWait > 0 && cfg.ExpectWorkers == 0 { // Locust's check (its default is 1)
 		mainLog.Error().Msg("The --expect-workers-max-wait argument only makes sense when combined with --expect-workers")
 		return cli.Exit(exitMinusOne, nil)
 	}

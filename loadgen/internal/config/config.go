@@ -89,9 +89,6 @@ type Config struct {
 	ExpectWorkersMaxWait int  `json:"expect_workers_max_wait,omitempty"`
 	EnableRebalancing    bool `json:"enable_rebalancing,omitempty"`
 
-	// ExpectWorkersSet tells whether --expect-workers was given.
-	ExpectWorkersSet bool `json:"-"`
-
 	// UsersSet and SpawnRateSet tell whether -u / -r were given (web UI defaults).
 	UsersSet     bool `json:"-"`
 	SpawnRateSet bool `json:"-"`
@@ -255,7 +252,6 @@ func ParseEnv(args []string, help io.Writer, getenv func(string) string) (*Confi
 	}
 	c.UsersSet = fs.Changed("users")
 	c.SpawnRateSet = fs.Changed("spawn-rate")
-	c.ExpectWorkersSet = fs.Changed("expect-workers")
 	if fs.Changed("hatch-rate") {
 		c.Deprecations = append(c.Deprecations, "[DEPRECATED] The --hatch-rate parameter has been renamed --spawn-rate")
 		c.SpawnRate = hatchRate // Locust: --hatch-rate wins over -r

@@ -176,6 +176,8 @@ type file interface {
 	Name() string
 }
 
+var _ file = (*os.File)(nil)
+
 // Suffixes of the files, appended to the prefix.
 const (
 	StatsSuffix      = "_stats.csv"

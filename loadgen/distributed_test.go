@@ -377,7 +377,7 @@ func TestDistributedLoadgenMaster(t *testing.T) {
 	port := locusttest.FreePort(t)
 	dir := t.TempDir()
 	m := startMasterProc(t, port, "--expect-workers", "2", "-u", "20", "-r", "20", "-t", "10s",
-		"--csv", dir+"/m", "--host", tg.URL, "ApiSyncUser")
+		"--csv", dir+"/m", "--html", dir+"/m.html", "--json", "--host", tg.URL, "ApiSyncUser")
 	ws := []*workerProc{startWorkerProc(t, port), startWorkerProc(t, port)}
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Errorf("master exit code %d; output:\n%s", code, m.out)
@@ -403,6 +403,12 @@ func TestDistributedLoadgenMaster(t *testing.T) {
 	}
 	if n := statsCSVAggregated(t, dir+"/m_stats.csv"); n != sent {
 		t.Errorf("m_stats.csv Aggregated %d, workers sent %d", n, sent)
+	}
+	if html, err := os.ReadFile(dir + "/m.html"); err != nil || !strings.Contains(string(html), strconv.FormatInt(sent, 10)) {
+		t.Errorf("m.html (%v) does not show the %d requests", err, sent)
+	}
+	if want := fmt.Sprintf(`"num_requests":%d`, sent); !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
+		t.Errorf("--json output lacks %s", want)
 	}
 	if total, _ := tg.Count(""); total < sent || total-sent > 20 {
 		t.Errorf("target saw %d, master %d", total, sent)

@@ -1,7 +1,9 @@
 // Package metrics exports a service's internals in the Prometheus text format, on
-// a registry of its own (no global state): in-flight requests, request durations,
-// and the executor's internals (blocking: workers busy and total, queue length and
-// wait; event loop: busy ratio and time, run-queue length, lag).
+// a registry of its own (no global state), under the names of
+// predictlab/internal/targetsapi: in-flight requests, request durations, requests
+// abandoned by their clients, and the executor's internals (blocking: workers
+// busy, total and busy seconds, queue length and wait; event loop: busy ratio and
+// time, run-queue length, lag).
 package metrics
 
 import (

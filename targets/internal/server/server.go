@@ -1,8 +1,11 @@
 // Package server puts a service (package predict under an executor) behind an HTTP
 // framework: echo (net/http) or fiber (fasthttp), with identical routes and
-// identical hardening — timeouts, a body limit (413), JSON errors for unknown routes
-// (404) and wrong methods (405), bad bodies (400/422), overload (503), downstream
-// failures (502/503/504) and panics (500, never a stack trace in a response).
+// identical hardening — timeouts, a body limit (413), compressed bodies refused
+// unread (415), JSON errors for unknown routes (404) and wrong methods (405), bad
+// bodies (400/422), overload (503), downstream failures (502/503/504, with no
+// internal detail) and panics (500, never a stack trace in a response) — and the
+// same lifecycle: a request whose client goes away is cancelled (dropped unrun if
+// still queued), and a shutdown drains, then cancels what is left at its deadline.
 //
 // The framework only parses HTTP; admission and concurrency are the executor's.
 package server

@@ -209,6 +209,9 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 			ActualP95MS: e.Stats.P95MS, IntendedP95MS: e.Intended.P95MS, ActualP99MS: e.Stats.P99MS, IntendedP99MS: e.Intended.P99MS}
 	}
 	a.Internals = summarizeInternals(t)
+	if l := serverLittle(t); l != nil {
+		a.Little = append(a.Little, *l)
+	}
 	a.Exp3 = checkExp3(t, a)
 	return a
 }
@@ -383,6 +386,43 @@ func summarizeInternals(t *results.Target) *results.InternalsSummary {
 		}
 		s.MeanWorkersBusy, s.MaxQueueLength, s.MeanLoopBusy, s.MeanLoopLagMS = mean(busy), maxQ, mean(loop), mean(lag)
 		return s
+	}
+	return nil
+}
+
+// serverLittle is Little's law inside the scoring service: requests in
+// the server (the in-flight gauge, or workers busy + queue length) against
+// throughput × server time (arrival to answer), from the scraped series of
+// the busiest experiment with them (nil when there are none).
+func serverLittle(t *results.Target) *results.Little {
+	for _, n := range []int{3, 4, 2} {
+		e := usable(t, n)
+		if e == nil {
+			continue
+		}
+		var in, x []float64
+		var served, weighted float64
+		for _, p := range e.Internals["scoring"] {
+			switch {
+			case p.Inflight.Valid():
+				in = append(in, float64(p.Inflight))
+			case p.WorkersBusy.Valid() && p.QueueLength.Valid():
+				in = append(in, float64(p.WorkersBusy+p.QueueLength))
+			}
+			if p.RPS.Valid() {
+				x = append(x, float64(p.RPS))
+				if p.ServerMS.Valid() && p.ServerMS > 0 && p.RPS > 0 {
+					served += float64(p.RPS)
+					weighted += float64(p.RPS * p.ServerMS)
+				}
+			}
+		}
+		if len(in) == 0 || len(x) == 0 || served == 0 {
+			continue
+		}
+		xs, ms := float64(mean(x)), weighted/served
+		return &results.Little{Where: fmt.Sprintf("server side, experiment %d (requests in the scoring service, sampled once a second)", n),
+			Users: float64(mean(in)), Throughput: xs, LatencyMS: ms, Predicted: xs * ms / 1000}
 	}
 	return nil
 }

@@ -101,6 +101,7 @@ func fixtureFor(name string) *results.Results {
 			if tgt.Style == "blocking" {
 				pt.WorkersBusy, pt.QueueLength = 8, jsonnum.Float(i)
 				pt.WorkersUtil, pt.ServiceMS, pt.QueueWaitMS = 1, 91, jsonnum.Float(i*10)
+				pt.ServerMS, pt.RPS = 91+pt.QueueWaitMS, 88
 			} else {
 				pt.LoopBusy, pt.LoopLagMS = 0.25, 0.5
 			}
@@ -184,7 +185,9 @@ func TestAnalyze(t *testing.T) {
 	if e4 := r.Targets[0].Find(4); s.Stress == nil || s.Stress.IntendedMedianMS != e4.Intended.MedianMS || s.Stress.ActualMedianMS != e4.Stats.MedianMS {
 		t.Errorf("stress = %+v", s.Stress)
 	}
-	if len(s.Little) != 2 {
+	// Client side at the breaking point and in experiment 3, then server side.
+	if len(s.Little) != 3 || !strings.HasPrefix(s.Little[2].Where, "server side, experiment 3") ||
+		math.Abs(s.Little[2].Predicted-88*(91+145)/1000.0) > 1e-9 || s.Little[2].Users != 16 {
 		t.Errorf("little = %+v", s.Little)
 	}
 }

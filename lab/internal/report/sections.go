@@ -172,7 +172,7 @@ func exp3Section(targets []*results.Target) section {
 }
 
 func littleSection(targets []*results.Target) section {
-	tb := &table{Head: []string{"target", "where", "users", "req/s", "latency", "users predicted"}}
+	tb := &table{Head: []string{"target", "where", "users (server side: requests in it)", "req/s", "latency (server side: server time)", "predicted"}}
 	for _, t := range targets {
 		if t.Analysis == nil {
 			continue
@@ -181,7 +181,8 @@ func littleSection(targets []*results.Target) section {
 			tb.Rows = append(tb.Rows, []string{t.Name, l.Where, fmt.Sprintf("%.0f", l.Users), fmt.Sprintf("%.1f", l.Throughput), fmtMS(l.LatencyMS), fmt.Sprintf("%.1f", l.Predicted)})
 		}
 	}
-	return section{Level: 3, Title: "Little's law cross-check (users ≈ req/s × (latency + think time))", Blocks: []block{{Table: tb}}}
+	return section{Level: 3, Title: "Little's law cross-check (users ≈ req/s × (latency + think time))", Blocks: []block{{Table: tb},
+		para("Client side, under constant pacing, the check restates req/s (each user sends once per interval). Server side it is a real check: requests in the scoring service (its in-flight gauge) against req/s × the server's own time per request (arrival to answer, from /metrics). A gauge read once a second sees the same phase of the users' one-second bursts, so a reading far below the prediction says the burst had drained by then, not that the law fails.")}}
 }
 
 func totalsSection(targets []*results.Target) section {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"predictlab/internal/targetsapi"
+	"predictlab/targets/internal/featurestore"
 )
 
 // gzipBomb is the gzip of n zero bytes, layers times over (each layer shrinks ~1000:1).
@@ -333,6 +335,77 @@ func TestShutdownDrainsThenCuts(t *testing.T) {
 			for range 2 {
 				if code := <-got; code == 200 {
 					t.Error("a request cut by the shutdown got 200")
+				}
+			}
+		})
+	}
+}
+
+// A body dribbled after complete headers is cut by the body timeout on every
+// combo (the server closes the connection, with or without an answer).
+func TestSlowBodyIsCut(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			t.Parallel()
+			cm := common(c.style, c.framework)
+			cm.HTTP.ReadTimeout = 200 * time.Millisecond
+			cm = cm.WithDefaults()
+			inst, err := StartModel(ModelConfig{Common: cm}, listenLocal(t), zerolog.Nop())
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer stop(t, inst)
+			conn, err := net.Dial("tcp", inst.Addr)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer conn.Close()
+			head := "POST " + cm.Route.PredictPath() + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n[5.1,"
+			if _, err := io.WriteString(conn, head); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a safety net, not the assertion
+			_, err = io.ReadAll(conn)                                  // returns once the server closes
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("server kept a request with a stalled body open")
+			}
+		})
+	}
+}
+
+// A store that accepts connections and never answers costs each request its
+// store timeout (504), not a hang; scoring answers again once a real store is
+// there.
+func TestHungStore(t *testing.T) {
+	for _, c := range combos {
+		t.Run(string(c.style)+"-"+string(c.framework), func(t *testing.T) {
+			t.Parallel()
+			hung := listenLocal(t) // accepts (the kernel does), never reads or answers
+			defer hung.Close()
+			cm := common(c.style, c.framework).WithDefaults()
+			model := startModel(t, cm)
+			scoring := startScoring(t, ScoringConfig{Common: cm, ModelURL: "http://" + model.Addr,
+				FeatureStore: "redis://" + hung.Addr().String(), StoreTimeout: 200 * time.Millisecond})
+			url := "http://" + scoring.Addr + cm.Route.PredictPath()
+			for range 3 {
+				wantError(t, do(t, "POST", url, []byte(seedBody)), 504, "feature store timed out")
+			}
+			// The same address, now a real store.
+			addr := hung.Addr().String()
+			_ = hung.Close()
+			st, err := featurestore.Start(featurestore.Config{Addr: addr})
+			if err != nil {
+				t.Fatalf("start the store on the hung one's address: %v", err)
+			}
+			defer st.Close()
+			for i := 0; ; i++ { // pooled connections to the hung store fail once each
+				a := do(t, "POST", url, []byte(seedBody))
+				if a.status == 200 {
+					break
+				}
+				if i == 20 {
+					t.Fatalf("scoring never recovered after the store came back: %d %s", a.status, a.body)
 				}
 			}
 		})

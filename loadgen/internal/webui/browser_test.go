@@ -379,3 +379,54 @@ func TestBrowserCrossSitePage(t *testing.T) {
 		t.Fatalf("a cross-site page drove the UI: starts %v, %d stops, %d resets", fr.starts, fr.stops, fr.resets)
 	}
 }
+
+// TestBrowserWorkersTab shows a master's Workers tab as Locust's (id, state,
+// users, CPU, memory), fed by /stats/requests' workers list and following
+// it: a worker that goes missing turns red and leaves the header's count.
+// A single process's page has neither the tab nor the count.
+func TestBrowserWorkersTab(t *testing.T) {
+	ctx := browsertest.New(t)
+	var missing atomic.Bool
+	srv, fr := newTestServer(t, func(o *Options) {
+		o.Workers = func() []Worker {
+			b := Worker{ID: "vm-b_9f2c", State: "running", UserCount: 50, CPUUsage: 93.5, MemoryUsage: 48 << 20}
+			if missing.Load() {
+				b.State = "missing"
+			}
+			return []Worker{{ID: "vm-a_31d0", State: "running", UserCount: 50, CPUUsage: 12.25, MemoryUsage: 52428800}, b}
+		}
+	})
+	fr.mu.Lock()
+	fr.state, fr.users = "running", 100
+	fr.mu.Unlock()
+	ui := httptest.NewServer(srv.Handler())
+	t.Cleanup(ui.Close)
+	do, wait := func(step string, a ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Do(t, ctx, step, a...) },
+		func(what, expr string) { t.Helper(); browsertest.WaitFor(t, ctx, what, expr) }
+
+	do("open page", chromedp.Navigate(ui.URL), chromedp.WaitVisible(chromedp.ID("stats-table")))
+	do("workers tab", chromedp.Click(chromedp.CSS(`a[data-tab="workers"]`)), chromedp.WaitVisible(chromedp.ID("workers-table")))
+	const rows = `Array.from(document.querySelectorAll("#workers-table tbody tr")).map(r => r.className + ":" +
+		Array.from(r.cells).map(c => c.textContent).join(",")).join("|")`
+	wait("two workers", rows+` === ":vm-a_31d0,running,50,12.3%,50 MB|:vm-b_9f2c,running,50,93.5%,48 MB"`)
+	if got := browsertest.Text(t, ctx, "#st-workers"); got != "2" {
+		t.Errorf("header workers = %q, want 2", got)
+	}
+	if got := browsertest.Eval(t, ctx, `document.querySelector("#workers-table tbody tr:nth-child(2) td:nth-child(4)").className`); got != "hot" {
+		t.Errorf("a worker above 90%% CPU is not flagged: class %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "webui-workers.png")
+
+	missing.Store(true)
+	wait("the missing worker", rows+` === ":vm-a_31d0,running,50,12.3%,50 MB|missing:vm-b_9f2c,missing,50,93.5%,48 MB"`)
+	wait("one live worker in the header", `document.getElementById("st-workers").textContent === "1"`)
+	browsertest.Screenshot(t, ctx, "webui-workers-missing.png")
+
+	single, _ := newTestServer(t, nil)
+	ui1 := httptest.NewServer(single.Handler())
+	t.Cleanup(ui1.Close)
+	do("open a single process's page", chromedp.Navigate(ui1.URL), chromedp.WaitVisible(chromedp.ID("swarm-form")))
+	if got := browsertest.Eval(t, ctx, `String(document.querySelector('a[data-tab="workers"]') === null && document.getElementById("st-workers") === null)`); got != "true" {
+		t.Error("a single process's page has a Workers tab or count")
+	}
+}

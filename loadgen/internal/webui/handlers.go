@@ -97,6 +97,8 @@ type pageData struct {
 	Users                         int
 	SpawnRate                     string
 	FullHistory                   bool
+	// Master shows the Workers tab and count (a distributed master).
+	Master bool
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
@@ -108,6 +110,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
 		SpawnRate:   strconv.FormatFloat(s.opts.SpawnRate, 'g', -1, 64),
 		FullHistory: s.opts.FullHistoryCSV != "",
 		CSRFToken:   s.csrf,
+		Master:      s.opts.Workers != nil,
 	}
 	if s.opts.RunTime > 0 {
 		d.RunTime = strconv.FormatInt(int64(s.opts.RunTime/time.Second), 10) + "s"

@@ -111,6 +111,28 @@
     $("n-exceptions").textContent = list.length ? String(list.length) : "";
   }
 
+  // Workers tab (a master only), as Locust's: id, state, users, CPU % (red
+  // above 90 %, where Locust warns), memory in MB; a missing worker's row is red.
+  function renderWorkers(workers) {
+    if (!$("workers-table")) { return; }
+    var body = $("workers-table").tBodies[0], frag = document.createDocumentFragment();
+    workers.forEach(function (w) {
+      var tr = document.createElement("tr");
+      if (w.state === "missing") { tr.className = "missing"; }
+      cell(tr, w.id, "l name");
+      cell(tr, w.state, "l");
+      cell(tr, w.user_count);
+      cell(tr, round(w.cpu_usage, 1) + "%", w.cpu_usage > 90 ? "hot" : "");
+      cell(tr, round((w.memory_usage || 0) / 1048576, 1) + " MB");
+      frag.appendChild(tr);
+    });
+    if (workers.length === 0) { frag.appendChild(emptyRow(5, "No workers connected")); }
+    body.replaceChildren(frag);
+    var live = workers.filter(function (w) { return w.state !== "missing"; }).length;
+    $("n-workers").textContent = String(workers.length);
+    $("st-workers").textContent = String(live);
+  }
+
   function emptyRow(n, text) {
     var tr = document.createElement("tr"), td = document.createElement("td");
     td.colSpan = n;
@@ -138,6 +160,7 @@
       lastStats = d.stats || [];
       renderStats(lastStats);
       renderFailures(d.errors || []);
+      if (d.workers) { renderWorkers(d.workers); }
       $("stats-note").textContent = lastStats.length > 500 ? "Showing the first 500 entries." : "";
       if (d.state === "ready" && $("start").hidden && !startedOnce) { openStart(); }
     }).catch(function () { /* keep the last view; next poll retries */ })

@@ -27,8 +27,13 @@ type Conn struct {
 	aborted bool
 	others  []*Conn // connections to other hosts that redirects led to
 
-	timeout time.Duration // see SetTimeout; 0 = none
+	timeout   time.Duration // see SetTimeout; 0 = none
+	idleSince time.Time     // end of the last exchange (monotonic)
 }
+
+// peekAfter is the idle time after which a keep-alive connection is checked
+// before reuse (see exchange).
+const peekAfter = time.Millisecond
 
 // SetTimeout sets the request timeout, as python-requests' timeout=: a
 // request fails with Locust's ReadTimeout text when sending it, or waiting
@@ -70,10 +75,17 @@ func (c *Conn) Do(ctx context.Context, req *Request) (Response, error) {
 // success). A keep-alive connection the server closed while it was idle is
 // found before sending (dropped) and replaced; only a send that wrote not a
 // byte before failing is tried once more, on a fresh connection.
+//
+// The check costs a system call, so it is made only for a connection idle
+// for peekAfter or more: a request sent straight after the previous answer
+// cannot find a close the server has had no time to make (urllib3 would
+// find nothing either), and a user in a tight loop keeps its one write and
+// one read per request.
 func (c *Conn) exchange(ctx context.Context, req *Request) (Response, error) {
-	if c.c != nil && c.dropped() {
+	if c.c != nil && time.Since(c.idleSince) >= peekAfter && c.dropped() {
 		c.drop()
 	}
+	defer func() { c.idleSince = time.Now() }()
 	reused := c.c != nil
 	resp, sent, err := c.roundTrip(ctx, req)
 	if err != nil && reused && !sent && retryable(err) {
@@ -157,6 +169,9 @@ func (c *Conn) timedOut(err error) error {
 // or (plain HTTP) unexpected data. A TLS connection may hold a session
 // ticket, so only its end of file or error counts.
 func (c *Conn) dropped() bool {
+	if c.raw != nil {
+		return c.raw.dropped()
+	}
 	nc := c.c
 	plain := true
 	if tc, ok := nc.(*tls.Conn); ok {

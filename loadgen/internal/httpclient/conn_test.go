@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func newServer(t *testing.T) *httptest.Server {
@@ -76,8 +77,15 @@ func TestConnDo(t *testing.T) {
 	if n := budget.Open(); n != 1 {
 		t.Errorf("open connections = %d, want 1", n)
 	}
-	// A server-side close of the idle connection is survived (stale keep-alive retry).
+	// A server-side close of the idle connection is survived: the next
+	// request finds it (once idle for peekAfter) and dials again.
 	srv.CloseClientConnections()
+	for deadline := time.Now().Add(10 * time.Second); !c.dropped() || time.Since(c.idleSince) < peekAfter; {
+		if time.Now().After(deadline) {
+			t.Fatal("the server's close never reached the client")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	req, _ := tg.NewRequest("GET", "/ok", "", nil, nil)
 	if resp, err := c.Do(ctx, req); err != nil || resp.Status != 200 {
 		t.Errorf("after server close: %+v, %v", resp, err)

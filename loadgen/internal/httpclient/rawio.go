@@ -30,6 +30,8 @@ type rawIO struct {
 	wrote   int
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
+	peekFn  func(fd uintptr)
+	dead    bool // set by peek
 }
 
 func newRawIO(nc net.Conn) *rawIO {
@@ -44,6 +46,7 @@ func newRawIO(nc net.Conn) *rawIO {
 	r := &rawIO{rc: rc}
 	r.readFn = r.read
 	r.writeFn = r.write
+	r.peekFn = r.peek
 	return r
 }
 
@@ -122,6 +125,24 @@ func (r *rawIO) write(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// dropped is Conn.dropped for a plain TCP connection, without allocating:
+// a non-blocking peek finds end of file, an error or unexpected data.
+func (r *rawIO) dropped() bool {
+	r.dead = false
+	if err := r.rc.Control(r.peekFn); err != nil {
+		return true
+	}
+	return r.dead
+}
+
+func (r *rawIO) peek(fd uintptr) {
+	var buf [1]byte
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	_ = n // 0 (end of file) or 1 (unexpected data): dead either way
+	r.dead = e != syscall.EAGAIN && e != syscall.EINTR
 }
 
 // send makes the next Read write b before it reads. Writing from inside the

@@ -108,7 +108,7 @@ func TestIdleCloseRedials(t *testing.T) {
 		// Wait (a condition, not a time) for the server's FIN to reach this
 		// socket, as it does while a user waits between tasks.
 		deadline := time.Now().Add(10 * time.Second)
-		for !c.dropped() {
+		for !c.dropped() || time.Since(c.idleSince) < peekAfter {
 			if time.Now().After(deadline) {
 				t.Fatal("the server's close never reached the client")
 			}

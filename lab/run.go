@@ -50,7 +50,7 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprint(w, profile.Help())
 	fmt.Fprintln(w, "\nFlags:")
 	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001")
+	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --profile quick --loadgen-workers 2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001")
 }
 
 // run is the whole program: it dispatches to a subcommand.
@@ -96,6 +96,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&asyncURL, "async-url", fmt.Sprintf("http://127.0.0.1:%d", seed.AsyncScoring), "async scoring base URL (with --external)")
 	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
 	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")
+	loadgenWorkers := fs.Int("loadgen-workers", 0, "run each experiment as a loadgen master and `N` local loadgen workers (Locust's master/worker protocol; on one machine this proves the path, it does not add capacity); 0 = one loadgen process")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -139,7 +140,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := orchestrate.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
 		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
 		TargetsBin: findBin(targetsBin, "targets", fs.Changed("targets-bin")), LoadgenBin: findBin(loadgenBin, "loadgen", fs.Changed("loadgen-bin")),
-		Version: cli.Version}
+		LoadgenWorkers: *loadgenWorkers, Version: cli.Version}
 	tty := false
 	if f, ok := stdout.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))

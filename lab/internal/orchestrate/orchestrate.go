@@ -54,8 +54,16 @@ type Config struct {
 	AsyncURL    string
 	TargetsBin  string
 	LoadgenBin  string
-	Version     string // the lab's build stamp
+	// LoadgenWorkers, when above 0, runs each experiment as one loadgen
+	// master and that many local loadgen workers (see package
+	// experiment); 0 = one loadgen process.
+	LoadgenWorkers int
+	Version        string // the lab's build stamp
 }
+
+// MaxLoadgenWorkers bounds --loadgen-workers: they all run on this
+// machine, and more would only share its cores.
+const MaxLoadgenWorkers = 64
 
 // Validate reports the first invalid setting.
 func (c *Config) Validate() error {
@@ -74,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Out == "" {
 		return errors.New("validate config: empty --out")
+	}
+	if c.LoadgenWorkers < 0 || c.LoadgenWorkers > MaxLoadgenWorkers {
+		return fmt.Errorf("validate config: --loadgen-workers %d out of range (0 to %d)", c.LoadgenWorkers, MaxLoadgenWorkers)
 	}
 	if c.External {
 		for _, u := range []string{c.SyncURL, c.AsyncURL} {
@@ -211,7 +222,8 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 	r.res = &results.Results{Profile: cfg.Profile, Started: r.started.Round(0), Status: "complete",
 		Env: envinfo.Collect(ctx, cfg.Version),
 		Settings: results.Settings{Out: cfg.Out, Bind: cfg.Bind, External: cfg.External, SyncURL: cfg.SyncURL, AsyncURL: cfg.AsyncURL,
-			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: string(cfg.Only), Experiments: cfg.experiments()}}
+			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: string(cfg.Only), Experiments: cfg.experiments(),
+			LoadgenWorkers: cfg.LoadgenWorkers}}
 	if !cfg.External {
 		for _, p := range cfg.portList() {
 			r.res.Settings.Ports = append(r.res.Settings.Ports, results.Port{Service: p.Service, Port: p.Port})
@@ -451,8 +463,24 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 	r.planned -= e.RunTime
 	spec := experiment.Spec{Name: e.File, Dir: cfg.Out, Loadgen: cfg.LoadgenBin, Host: t.URL, Users: e.Users,
 		SpawnRate: e.SpawnRate, RunTime: e.RunTime, UserClass: t.Settings.UserClass, HTML: true, FullHistory: true}
+	how := ""
+	if n := cfg.LoadgenWorkers; n > 0 {
+		// A free port per experiment: the last experiment's master may
+		// still hold its own while its socket closes.
+		port, err := proc.FreePort(experiment.MasterHost)
+		if err != nil {
+			e.Failed = err.Error()
+			return err
+		}
+		spec.Workers, spec.MasterPort = n, port
+		how = fmt.Sprintf(" (loadgen master + %d workers)", n)
+	}
 	e.Command = append([]string{cfg.LoadgenBin}, spec.Args()...)
-	r.pr.Printf("lab: [%d/%d] %s experiment %d %s: %d users at %g/s for %s", r.index, r.count, t.Name, e.Number, e.Name, e.Users, e.SpawnRate, e.RunTime)
+	for i := range spec.Workers {
+		e.Workers = append(e.Workers, results.Worker{Command: append([]string{cfg.LoadgenBin}, spec.WorkerArgs()...),
+			Log: spec.LogName(i + 1), ExitCode: -1})
+	}
+	r.pr.Printf("lab: [%d/%d] %s experiment %d %s: %d users at %g/s for %s%s", r.index, r.count, t.Name, e.Number, e.Name, e.Users, e.SpawnRate, e.RunTime, how)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -494,6 +522,9 @@ func (r *Lab) runExperiment(ctx context.Context, t *results.Target, e *results.E
 	wg.Wait()
 	r.pr.Done()
 	e.Started, e.Ended, e.ExitCode = out.Started, out.Ended, out.ExitCode
+	for i, code := range out.WorkerExits {
+		e.Workers[i].ExitCode = code
+	}
 	e.LoadAvg = envinfo.LoadAvg()
 	if out.JSON != nil {
 		e.SelfCheck = out.JSON.SelfCheck

@@ -64,6 +64,9 @@ func TestValidate(t *testing.T) {
 		{"bad bind", func(c *Config) { c.Bind = "my host" }, false},
 		{"external without URLs", func(c *Config) { c.External, c.SyncURL = true, "x" }, false},
 		{"external", func(c *Config) { c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001" }, true},
+		{"loadgen workers", func(c *Config) { c.LoadgenWorkers = 2 }, true},
+		{"negative loadgen workers", func(c *Config) { c.LoadgenWorkers = -1 }, false},
+		{"too many loadgen workers", func(c *Config) { c.LoadgenWorkers = MaxLoadgenWorkers + 1 }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

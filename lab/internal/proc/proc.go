@@ -325,3 +325,46 @@ func Alive(pid int) bool {
 	}
 	return true
 }
+
+// FreePort returns a TCP port on host that is free now, chosen by the
+// kernel, for a child that must be told its port before it listens.
+func FreePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitListening waits until some TCP socket listens on port, c exits, ctx
+// ends or timeout passes. It reads the kernel's socket tables
+// (/proc/net/tcp and tcp6) instead of connecting: a probe connection that
+// says nothing looks like a broken peer to a service with a handshake of
+// its own (a ZeroMQ socket). Without /proc it returns nil at once.
+func WaitListening(ctx context.Context, c *Child, port int, timeout time.Duration) error {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		return nil
+	}
+	return waitUntil(ctx, c, timeout, func() error {
+		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+			if b, err := os.ReadFile(f); err == nil && listeningIn(b, port) {
+				return nil
+			}
+		}
+		return errors.New("not listening yet")
+	}, fmt.Sprintf("listen on port %d", port))
+}
+
+// listeningIn reports whether a /proc/net/tcp table lists a socket in
+// state LISTEN (0A) on port.
+func listeningIn(table []byte, port int) bool {
+	want := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(table), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], want) {
+			return true
+		}
+	}
+	return false
+}

@@ -226,3 +226,54 @@ func TestStragglersDieWithTheChild(t *testing.T) {
 		_ = syscall.Kill(straggler, syscall.SIGKILL)
 	}
 }
+
+func TestListeningIn(t *testing.T) {
+	t.Parallel()
+	const table = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:9A07 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 650461 2 0 100 0 0 10 0
+   1: 0100007F:0050 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 649318 1 0 20 4 30 10 -1
+   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234 1 0 100 0 0 10 0
+`
+	tests := []struct {
+		name string
+		port int
+		want bool
+	}{
+		{"loopback listener", 0x9A07, true},
+		{"any-address listener, low port", 22, true},
+		{"established, not listening", 80, false},
+		{"absent", 5557, false},
+		{"suffix of another port", 0x9A0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := listeningIn([]byte(table), tc.port); got != tc.want {
+				t.Errorf("listeningIn(%d) = %v, want %v", tc.port, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWaitListening sees a real listener on a port FreePort chose, and
+// gives up on a port nobody listens on.
+func TestWaitListening(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp")
+	}
+	port, err := FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitListening(context.Background(), nil, port, 300*time.Millisecond); err == nil {
+		t.Errorf("port %d: nobody listens, but WaitListening returned nil", port)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := WaitListening(context.Background(), nil, port, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+}

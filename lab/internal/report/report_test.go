@@ -491,3 +491,58 @@ func TestSaturatedIsNotKeptUp(t *testing.T) {
 		t.Errorf("conclusion:\n%s", text)
 	}
 }
+
+// A run with --loadgen-workers says its figures are one machine's, names
+// the workers' command and any worker that did not exit cleanly; a run
+// without says nothing of workers.
+func TestDistributedRunSaysOneMachine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		workers int
+		want    []string
+		notWant []string
+	}{
+		{"one process", 0, nil, []string{"one machine's figures", "loadgen workers"}},
+		{"master and 2 workers", 2, []string{
+			"a loadgen master and 2 loadgen workers per experiment (--loadgen-workers 2, Locust's master/worker protocol), all on this one machine",
+			"so these are one machine's figures",
+			"loadgen workers: 2 per experiment",
+			"each of its 2 workers: `bin/loadgen --worker --master-host 127.0.0.1 --master-port 40000 ApiSyncUser`",
+			"Workers that did not exit cleanly when their master quit: sync 1 worker 2 (exit -1).",
+		}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := fixture()
+			r.Settings.LoadgenWorkers = tc.workers
+			for _, tg := range r.Targets {
+				for _, e := range tg.Experiments {
+					for i := range tc.workers {
+						code := 0
+						if tg.Name == "sync" && e.Number == 1 && i == 1 {
+							code = -1
+						}
+						e.Workers = append(e.Workers, results.Worker{Command: []string{"bin/loadgen", "--worker", "--master-host", "127.0.0.1", "--master-port", "40000", tg.Settings.UserClass}, ExitCode: code})
+					}
+				}
+			}
+			analysis.Analyze(r)
+			md, err := Markdown(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(md, w) {
+					t.Errorf("summary lacks %q", w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(md, w) {
+					t.Errorf("summary has %q", w)
+				}
+			}
+		})
+	}
+}

@@ -48,6 +48,10 @@ type Settings struct {
 	Only               string    `json:"only,omitempty"`
 	Experiments        []int     `json:"experiments"`
 	Services           []Command `json:"services,omitempty"`
+	// LoadgenWorkers is --loadgen-workers: with N > 0 each experiment ran
+	// as a loadgen master and N local loadgen workers (Locust's
+	// master/worker protocol); 0 = one loadgen process.
+	LoadgenWorkers int `json:"loadgen_workers"`
 }
 
 // Port is one service's port.
@@ -60,6 +64,15 @@ type Port struct {
 type Command struct {
 	Name string   `json:"name"`
 	Args []string `json:"args"`
+}
+
+// Worker is one loadgen worker child of a distributed experiment.
+type Worker struct {
+	Command []string `json:"command"`
+	// Log is its log file, relative to the run folder.
+	Log string `json:"log"`
+	// ExitCode is -1 when it was killed by a signal, or never ended.
+	ExitCode int `json:"exit_code"`
 }
 
 // Target is one architecture's results.
@@ -81,14 +94,16 @@ type Experiment struct {
 	RunTime   time.Duration `json:"run_time"`
 	// UsersFrom says where Users came from ("profile", "breaking point",
 	// "largest count tested").
-	UsersFrom string    `json:"users_from"`
-	Command   []string  `json:"command"`
-	ExitCode  int       `json:"exit_code"`
-	Started   time.Time `json:"started"`
-	Ended     time.Time `json:"ended"`
-	Error     string    `json:"error,omitempty"`
-	Stats     *Summary  `json:"stats,omitempty"`
-	Intended  *Summary  `json:"intended,omitempty"`
+	UsersFrom string   `json:"users_from"`
+	Command   []string `json:"command"` // loadgen's, or its master's
+	// Workers are the loadgen worker children (with --loadgen-workers).
+	Workers  []Worker  `json:"workers,omitempty"`
+	ExitCode int       `json:"exit_code"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended"`
+	Error    string    `json:"error,omitempty"`
+	Stats    *Summary  `json:"stats,omitempty"`
+	Intended *Summary  `json:"intended,omitempty"`
 	// History is the Aggregated rows of the stats history.
 	History []HistPoint `json:"history"`
 	// Internals are the per-second server internals, by service

@@ -177,7 +177,11 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	predict(a, t, pacing)
 	// Little's law: at the breaking point and over experiment 3.
 	if bp := a.Breakpoint; bp != nil && bp.At.Completed > 0 {
-		a.Little = append(a.Little, results.Little{Where: "experiment 2 at the breaking point", Users: float64(bp.At.Users),
+		where := "experiment 2 at the breaking point"
+		if !bp.Reached {
+			where = "experiment 2 at its largest passing step (no breaking point reached)"
+		}
+		a.Little = append(a.Little, results.Little{Where: where, Users: float64(bp.At.Users),
 			Throughput: bp.At.Completed, LatencyMS: bp.At.LatencyMS,
 			Predicted: breakpoint.LittleUsers(bp.At.Completed, bp.At.LatencyMS, pacing)})
 	}

@@ -338,7 +338,7 @@ func experimentCaption(n int) string {
 	case 2:
 		return "What to look for: completions following the users up, then flattening while the median climbs — the target's capacity, with the extra users waiting in its queue."
 	case 3:
-		return "What to look for: a flat completion rate and a flat median at the breaking point; a median that keeps rising means the load was above capacity."
+		return "What to look for: a flat completion rate and a flat median at experiment 3's users (the breaking point when one was reached); a median that keeps rising means the load was above capacity."
 	case 4:
 		return "What to look for: how far the median climbs once users exceed capacity, and whether completions hold or fall off."
 	}

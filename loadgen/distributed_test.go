@@ -406,6 +406,11 @@ func TestDistributedLoadgenMaster(t *testing.T) {
 	}
 	if html, err := os.ReadFile(dir + "/m.html"); err != nil || !strings.Contains(string(html), strconv.FormatInt(sent, 10)) {
 		t.Errorf("m.html (%v) does not show the %d requests", err, sent)
+	} else if !strings.Contains(string(html), "Percentiles are exact") {
+		t.Error("m.html does not say the loadgen workers' percentiles are exact")
+	}
+	if !strings.Contains(strings.ReplaceAll(out, " ", ""), `"percentile_source":"exact"`) {
+		t.Error(`--json output lacks "percentile_source": "exact"`)
 	}
 	if want := fmt.Sprintf(`"num_requests":%d`, sent); !strings.Contains(strings.ReplaceAll(out, " ", ""), want) {
 		t.Errorf("--json output lacks %s", want)
@@ -430,8 +435,9 @@ func TestDistributedLoadgenMasterPythonWorkers(t *testing.T) {
 	t.Parallel()
 	tg := locusttest.NewTarget(t, 5*time.Millisecond)
 	port := locusttest.FreePort(t)
+	dir := t.TempDir()
 	m := startMasterProc(t, port, "--expect-workers", "2", "--expect-workers-max-wait", "40", "-u", "10", "-r", "10", "-t", "8s",
-		"--host", tg.URL, "ApiSyncUser")
+		"--html", dir+"/m.html", "--json", "--host", tg.URL, "ApiSyncUser")
 	var pys []*workerProc
 	for range 2 {
 		p := &workerProc{out: &locusttest.Buffer{}, done: make(chan struct{})}
@@ -466,6 +472,12 @@ func TestDistributedLoadgenMasterPythonWorkers(t *testing.T) {
 	}
 	if !strings.Contains(out, "percentiles are approximated from them") {
 		t.Errorf("no warning that Python workers' percentiles come from buckets:\n%s", out)
+	}
+	if html, err := os.ReadFile(dir + "/m.html"); err != nil || !strings.Contains(string(html), "Percentiles are approximate") {
+		t.Errorf("m.html (%v) does not say the percentiles come from Locust's buckets", err)
+	}
+	if !strings.Contains(strings.ReplaceAll(out, " ", ""), `"percentile_source":"locust_buckets"`) {
+		t.Error(`--json output lacks "percentile_source": "locust_buckets"`)
 	}
 	rows, err := locusttest.FinalTable(out)
 	if err != nil {

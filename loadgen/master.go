@@ -14,6 +14,7 @@ import (
 	"predictlab/loadgen/internal/locustlog"
 	"predictlab/loadgen/internal/locustproto"
 	"predictlab/loadgen/internal/master"
+	"predictlab/loadgen/internal/report"
 	"predictlab/loadgen/internal/session"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/webui"
@@ -70,6 +71,12 @@ func runMaster(ctx context.Context, cfg *config.Config, test session.Test, logge
 			out = append(out, webui.Worker{ID: w.ID, State: w.State, UserCount: n, CPUUsage: w.CPU, MemoryUsage: w.Memory})
 		}
 		return out
+	}
+	test.PercentileSource = func() string {
+		if m.Exact() {
+			return report.PercentilesExact
+		}
+		return report.PercentilesBuckets
 	}
 	if !cfg.Headless {
 		return session.RunWeb(ctx, test)

@@ -33,6 +33,10 @@ type Document struct {
 	StartTime float64 `json:"start_time"`
 	EndTime   float64 `json:"end_time"`
 	ExitCode  int     `json:"exit_code"`
+	// PercentileSource, on a distributed master only, says where the
+	// percentiles come from: "exact" (loadgen workers' full histograms) or
+	// "locust_buckets" (some from Python workers' rounded buckets).
+	PercentileSource string `json:"percentile_source,omitempty"`
 }
 
 // Entry is one element of "stats" or "intended". Times are ms.

@@ -29,6 +29,8 @@ type Meta struct {
 	// and Time.
 	StartTime, EndTime time.Time
 	ExitCode           int
+	// PercentileSource is Document.PercentileSource ("" for one process).
+	PercentileSource string
 }
 
 // toSelfCheck converts Meta.SelfCheck to the document's type.
@@ -127,6 +129,8 @@ func Build(s *stats.Snapshot, meta Meta) (*loadgenjson.Document, error) {
 		StartTime: unixFloat(start),
 		EndTime:   unixFloat(end),
 		ExitCode:  meta.ExitCode,
+
+		PercentileSource: meta.PercentileSource,
 	}, nil
 }
 

@@ -101,3 +101,23 @@ func TestEmptySnapshotEncodes(t *testing.T) {
 		}
 	}
 }
+
+// percentile_source is written on a distributed master only.
+func TestPercentileSource(t *testing.T) {
+	t.Parallel()
+	s := stats.New(func() time.Time { return t0 })
+	for _, tc := range []struct{ source, want string }{{"", ""}, {"exact", "exact"}, {"locust_buckets", "locust_buckets"}} {
+		var b bytes.Buffer
+		if err := Write(&b, s.Snapshot(), Meta{PercentileSource: tc.source}); err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := doc["percentile_source"]
+		if (tc.want == "") == ok || (ok && got != tc.want) {
+			t.Errorf("source %q: percentile_source = %v (present %v), want %q", tc.source, got, ok, tc.want)
+		}
+	}
+}

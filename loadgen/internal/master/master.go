@@ -188,6 +188,15 @@ func (m *Master) Workers() []Worker {
 	return out
 }
 
+// Exact reports whether every request merged so far came with a loadgen
+// worker's exact histogram (true before any report); false once a worker
+// (a Python one) sent only Locust's rounded response-time buckets.
+func (m *Master) Exact() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.bucketed
+}
+
 // activeLocked returns the ids of the ready, spawning and running workers.
 func (m *Master) activeLocked() []string {
 	var ids []string

@@ -76,7 +76,22 @@ type Data struct {
 	SelfCheck    *SelfCheck    // nil = no verdict available
 	DownloadLink bool          // show "Download the Report" (served from /stats/report)
 	Ratios       ratio.Ratios  // "Final ratio": class and task shares when the test stopped
+	// PercentileSource is where a distributed master's percentiles come from
+	// (PercentilesExact or PercentilesBuckets); "" for one process (exact,
+	// said nowhere, as before).
+	PercentileSource string
 }
+
+// Sources of a distributed master's percentiles (Data.PercentileSource, and
+// loadgenjson.Document.Percentiles).
+const (
+	// PercentilesExact: every worker was a loadgen worker and sent its
+	// exact histogram, so the percentiles are those of one process.
+	PercentilesExact = "exact"
+	// PercentilesBuckets: some requests came from Python Locust workers,
+	// which send only Locust's rounded response-time buckets.
+	PercentilesBuckets = "locust_buckets"
+)
 
 // Row is one line of the statistics tables. Times are milliseconds.
 type Row struct {

@@ -273,3 +273,34 @@ func TestFinalRatio(t *testing.T) {
 		t.Error("an empty ratio section is not explained")
 	}
 }
+
+// A distributed master's report says where its percentiles come from: exact
+// with loadgen workers only, Locust's rounded buckets with Python workers in
+// the mix; one process's report says nothing.
+func TestPercentileSourceNote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, source, want string
+	}{
+		{"one process", "", ""},
+		{"loadgen workers", PercentilesExact, "Percentiles are exact: every worker was a loadgen worker"},
+		{"python workers", PercentilesBuckets, "Percentiles are approximate: some workers were Python Locust workers, which send only Locust's rounded response-time buckets"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := fixture()
+			d.PercentileSource = tc.source
+			var buf bytes.Buffer
+			if err := Write(&buf, d); err != nil {
+				t.Fatal(err)
+			}
+			html := buf.String()
+			if got := strings.Contains(html, `id="percentile-source"`); got != (tc.want != "") {
+				t.Errorf("note shown = %v, want %v", got, tc.want != "")
+			}
+			if tc.want != "" && !strings.Contains(html, tc.want) {
+				t.Errorf("report lacks %q", tc.want)
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ type Info struct {
 	// Ratios are the classes' and tasks' shares for "Final ratio", from the
 	// users running when the test stopped (Locust's final_user_classes_count).
 	Ratios ratio.Ratios
+	// PercentileSource is where a distributed master's percentiles come from
+	// (PercentilesExact, PercentilesBuckets); "" for one process.
+	PercentileSource string
 }
 
 // FromSnapshot builds the report of snap. check may be nil (no verdict).
@@ -30,7 +33,7 @@ func FromSnapshot(snap *stats.Snapshot, info Info, check *SelfCheck) *Data {
 	d := &Data{
 		Script: info.Script, Host: info.Host, UserClasses: info.UserClasses, Users: info.Users,
 		SpawnRate: info.SpawnRate, RunTime: info.RunTime, Version: info.Version, SelfCheck: check,
-		Ratios: info.Ratios,
+		Ratios: info.Ratios, PercentileSource: info.PercentileSource,
 	}
 	if snap == nil {
 		d.Requests = []Row{{Name: "Aggregated", Aggregated: true}}

@@ -44,6 +44,10 @@ type Test struct {
 	NewEngine EngineFunc
 	// Workers, when set, lists a master's workers for the web UI.
 	Workers func() []webui.Worker
+	// PercentileSource, when set (a master), says where the percentiles
+	// come from (report.PercentilesExact or report.PercentilesBuckets), for
+	// the HTML report and --json; called once the test has ended.
+	PercentileSource func() string
 }
 
 // failed is the error of a run that could not start or finish for a reason
@@ -111,6 +115,8 @@ type result struct {
 	exitCode   int
 	classes    []string
 	version    string
+	// percentiles is report.Info.PercentileSource, for --json.
+	percentiles string
 }
 
 // finish writes the outputs of a test that ran from start to end, once the
@@ -132,7 +138,7 @@ func finish(t *Test, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info
 		code = cfg.ExitCodeOnError
 	}
 	res := &result{cfg: cfg, snap: snap, selfCheck: check, start: start, end: end, exitCode: code,
-		classes: classes, version: t.Version}
+		classes: classes, version: t.Version, percentiles: info.PercentileSource}
 	ferr := out.final(res)
 	if ferr != nil {
 		mainLog.Error().Msg(ferr.Error())
@@ -199,8 +205,12 @@ func reportInfo(t *Test, host string, users int, rate float64, runTime time.Dura
 	if t.Config.ScenarioFile != "" {
 		script = filepath.Base(t.Config.ScenarioFile)
 	}
-	return report.Info{Script: script, Host: host, UserClasses: classes, Users: users, SpawnRate: rate,
+	i := report.Info{Script: script, Host: host, UserClasses: classes, Users: users, SpawnRate: rate,
 		RunTime: runTime, Version: t.Version}
+	if t.PercentileSource != nil {
+		i.PercentileSource = t.PercentileSource()
+	}
+	return i
 }
 
 // writeHTMLReport writes the --html report (if asked) at the end of a run,
@@ -232,6 +242,6 @@ func writeJSON(w io.Writer, res *result) error {
 			Tags: res.cfg.Tags, ExcludeTags: res.cfg.ExcludeTags, EqualWeights: res.cfg.EqualWeights,
 			RequestTimeoutS: res.cfg.RequestTimeout.Seconds(), ConfigFiles: res.cfg.ConfigFiles,
 		},
-		StartTime: res.start, EndTime: res.end, ExitCode: res.exitCode,
+		StartTime: res.start, EndTime: res.end, ExitCode: res.exitCode, PercentileSource: res.percentiles,
 	})
 }

@@ -58,10 +58,12 @@ sweep: build
 targets: build
 	$(BIN)/targets all
 
-## bench: Go benchmarks and loadgen/bench.sh (loadgen vs wrk, pacing latency, 20k users; ~3 min)
+## bench: Go benchmarks, loadgen/bench.sh (loadgen vs wrk, pacing latency, 20k users; ~3 min) and
+## loadgen/bench-distributed.sh (one process vs master + 2 workers, master CPU, worker RSS; ~1.5 min)
 bench: build
 	TARGETS_BIN=$(CURDIR)/$(BIN)/targets $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./loadgen/bench.sh
+	./loadgen/bench-distributed.sh
 
 ## Docker (see README "With Docker"; docker-compose 1.29 or docker compose v2, any builder)
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo 'docker compose')

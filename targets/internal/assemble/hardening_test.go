@@ -259,8 +259,8 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 			}
 			grew := int64(heap()) - int64(before)
 			t.Logf("%d idle connections: heap %+d KiB (%d bytes each)", conns, grew>>10, grew/conns)
-			if grew > conns*16<<10 {
-				t.Errorf("%d idle keep-alive connections grew the heap by %d KiB, want < %d KiB", conns, grew>>10, conns*16)
+			if grew > conns*24<<10 {
+				t.Errorf("%d idle keep-alive connections grew the heap by %d KiB, want < %d KiB", conns, grew>>10, conns*24)
 			}
 		})
 	}

@@ -212,9 +212,10 @@ func (p *project) url(service, path string) string {
 type containerState struct {
 	Name  string
 	State struct {
-		Status    string
-		ExitCode  int
-		StartedAt time.Time
+		Status     string
+		ExitCode   int
+		StartedAt  time.Time
+		FinishedAt time.Time
 		Health    *struct {
 			Status string
 			Log    []struct {
@@ -451,6 +452,7 @@ func TestEngine(t *testing.T) {
 			if !slices.Contains(services, svc) {
 				continue
 			}
+			t.Logf("%s exited %s after the stop began", svc, c.State.FinishedAt.Sub(start).Round(10*time.Millisecond))
 			// 0: it drained and exited on SIGTERM; 137 would be the kill after the grace period.
 			if c.State.Status != "exited" || (svc != "redis" && c.State.ExitCode != 0) {
 				t.Errorf("%s after stop: %s, exit code %d; want exited, 0", svc, c.State.Status, c.State.ExitCode)

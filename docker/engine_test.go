@@ -216,7 +216,7 @@ type containerState struct {
 		ExitCode   int
 		StartedAt  time.Time
 		FinishedAt time.Time
-		Health    *struct {
+		Health     *struct {
 			Status string
 			Log    []struct {
 				End      time.Time

@@ -29,14 +29,22 @@ func Conclusion(r *results.Results) []string {
 		byName[t.Name] = t
 	}
 	var parts []string
+	floor := "floor"
+	if r.Settings.External {
+		floor = "assumed floor"
+	}
 	for _, t := range r.Targets {
 		if a := t.Analysis; a != nil && a.Exp1 != nil {
-			parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (%s above its %s floor)",
-				t.Name, fmtMS(a.Exp1.MedianMS), fmtMS(a.Exp1.OverheadMS), fmtMS(a.Exp1.FloorMS)))
+			parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (%s above its %s %s)",
+				t.Name, fmtMS(a.Exp1.MedianMS), fmtMS(a.Exp1.OverheadMS), fmtMS(a.Exp1.FloorMS), floor))
 		}
 	}
 	if len(parts) > 0 {
 		out = append(out, upper(strings.Join(parts, "; "))+".")
+	}
+	if r.Settings.External {
+		// The lab started nothing, so every model input is the profile's.
+		out = append(out, "These services were external (--external): the lab does not know their workers, loops, CPU costs or downstream delays, so the floors and the queueing model's predictions below assume the profile's settings; they are assumptions to check, not facts about these services.")
 	}
 	for _, t := range r.Targets {
 		a := t.Analysis
@@ -65,15 +73,15 @@ func Conclusion(r *results.Results) []string {
 		}
 		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
 			dev := (float64(bp.Users) - a.Prediction.Users) / a.Prediction.Users * 100
-			s += fmt.Sprintf(" The queueing model predicted %.0f users (%s); the measurement is %+.0f%% from it.", a.Prediction.Users, a.Prediction.Formula, dev)
+			s += fmt.Sprintf(" The queueing model%s predicted %.0f users (%s); the measurement is %+.0f%% from it.", assuming(r), a.Prediction.Users, a.Prediction.Formula, dev)
 		} else if a.Prediction.Bound && !bp.Reached {
 			rel := "consistent with"
 			if a.Prediction.Users < float64(bp.MaxUsers) {
 				rel = "not consistent with"
 			}
-			s += fmt.Sprintf(" The queueing model predicted %.0f users, %s that.", a.Prediction.Users, rel)
+			s += fmt.Sprintf(" The queueing model%s predicted %.0f users, %s that.", assuming(r), a.Prediction.Users, rel)
 		} else if !a.Prediction.Bound {
-			s += " The queueing model sees no CPU limit in range (" + a.Prediction.Formula + ")."
+			s += " The queueing model" + assuming(r) + " sees no CPU limit in range (" + a.Prediction.Formula + ")."
 		}
 		if bp.KneeReached && bp.Reached && bp.KneeUsers < bp.Users {
 			s += fmt.Sprintf(" Latency doubled earlier, at %d users (%.0f%% of the breaking point): users spawned in one-second batches keep their phase under constant_pacing(1), so each second's requests arrive as bursts and queue before the average load reaches capacity.",
@@ -134,6 +142,15 @@ func Conclusion(r *results.Results) []string {
 			invalid, flags, analysis.GeneratorCPUPercent, loadgenjson.LatePercent, loadgenjson.LateMS))
 	}
 	return out
+}
+
+// assuming qualifies a prediction for external services, whose settings
+// the lab only assumes.
+func assuming(r *results.Results) string {
+	if r.Settings.External {
+		return ", assuming the profile's settings,"
+	}
+	return ""
 }
 
 func fmtMS(v float64) string {

@@ -546,3 +546,19 @@ func TestDistributedRunSaysOneMachine(t *testing.T) {
 		})
 	}
 }
+
+// TestExternalPredictionsAreAssumptions: with --external the lab knows
+// nothing of the services' settings, and the report says so.
+func TestExternalPredictionsAreAssumptions(t *testing.T) {
+	t.Parallel()
+	r := fixture()
+	r.Settings.External = true
+	analysis.Analyze(r)
+	text := strings.Join(Conclusion(r), "\n")
+	for _, want := range []string{"above its 90.0 ms assumed floor", "These services were external (--external)",
+		"The queueing model, assuming the profile's settings, predicted"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("conclusion lacks %q:\n%s", want, text)
+		}
+	}
+}

@@ -125,7 +125,12 @@ func TestScraperRun(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan []Sample)
-	go func() { done <- Scraper{Service: "x", URL: srv.URL, Interval: 10 * time.Millisecond}.Run(ctx) }()
+	// The default client times a scrape out after one interval (10 ms here), which a busy
+	// machine exceeds: a scrape the server counted would then be missing from the samples.
+	client := &http.Client{Timeout: time.Minute}
+	go func() {
+		done <- Scraper{Service: "x", URL: srv.URL, Interval: 10 * time.Millisecond, Client: client}.Run(ctx)
+	}()
 	for n.Load() < 3 {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -50,18 +50,6 @@ func detailResponse(v float64) Response {
 	return Response{Status: http.StatusOK, Body: b}
 }
 
-// Burn keeps the CPU busy for d (busy work standing in for real computation).
-// It returns at once when d <= 0.
-func Burn(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	start := time.Now()
-	for time.Since(start) < d {
-		// spin: the point is to hold the CPU
-	}
-}
-
 // LockedRand is a seeded random source safe for concurrent use.
 type LockedRand struct {
 	mu sync.Mutex

@@ -20,7 +20,7 @@ LOADGEN_FUZZ := \
 	FuzzReadStats@./internal/locustcsv FuzzReadHistory@./internal/locustcsv \
 	FuzzReadFailures@./internal/locustcsv FuzzReadExceptions@./internal/locustcsv \
 	FuzzFloat@./internal/pyfmt FuzzRepr@./internal/pyfmt \
-	FuzzDecode@./loadgen/internal/locustproto
+	FuzzDecode@./loadgen/internal/locustproto FuzzDecodeSelfCheck@./loadgen/internal/locuststats
 
 .PHONY: all build test lab sweep targets bench fmt vet clean up down docker-build docker-lab docker-test
 

@@ -409,6 +409,14 @@ func TestDistributedLoadgenMaster(t *testing.T) {
 	} else if !strings.Contains(string(html), "Percentiles are exact") {
 		t.Error("m.html does not say the loadgen workers' percentiles are exact")
 	}
+	if !strings.Contains(out, "of 2 loadgen workers and the master process") && !strings.Contains(out, "the master process itself, of it and 2 loadgen workers") {
+		t.Errorf("the master's self-check does not come from its 2 workers' reports:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "Self-check:") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
 	if !strings.Contains(strings.ReplaceAll(out, " ", ""), `"percentile_source":"exact"`) {
 		t.Error(`--json output lacks "percentile_source": "exact"`)
 	}

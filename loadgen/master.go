@@ -72,6 +72,7 @@ func runMaster(ctx context.Context, cfg *config.Config, test session.Test, logge
 		}
 		return out
 	}
+	test.SelfCheck = m.SelfCheck
 	test.PercentileSource = func() string {
 		if m.Exact() {
 			return report.PercentilesExact

@@ -103,6 +103,10 @@ type SelfCheck struct {
 	MaxStartLagMS float64  `json:"max_start_lag_ms"`
 	Warnings      []string `json:"warnings"`
 	Timeline      []Point  `json:"timeline"`
+	// Worker, on a distributed master, names the loadgen worker whose
+	// verdict and figures these are (the worst one); "" when they are the
+	// master process's own or for one process.
+	Worker string `json:"worker,omitempty"`
 }
 
 // Point is one second of the self-check timeline.
@@ -137,6 +141,9 @@ func (s SelfCheck) Summary() string {
 	}
 	if s.MaxStartLagMS > 10 {
 		figures += fmt.Sprintf(", first requests up to %.1f ms after their user's spawn", s.MaxStartLagMS)
+	}
+	if s.Worker != "" {
+		figures = "worst worker " + s.Worker + ": " + figures
 	}
 	if s.Valid {
 		return "Self-check: valid measurement (" + figures + ")"

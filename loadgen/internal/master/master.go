@@ -115,6 +115,10 @@ type Master struct {
 	lastSpawnTS float64
 	answered    map[string]bool // workers that said client_stopped or quit since the last Stop began
 	bucketed    bool            // some report had only Locust's buckets (warned once)
+	// checks are this test's workers' latest self-checks, by id, kept
+	// after a worker quits (its final report is the test's last word);
+	// Check is nil for a worker whose reports carry none (a Python worker).
+	checks map[string]*WorkerCheck
 }
 
 // Listen binds the master's socket and starts serving workers.
@@ -135,7 +139,7 @@ func Listen(opts Options) (*Master, error) {
 	m := &Master{
 		opts: opts, log: locustlog.Named(opts.Log, "locust.runners"), srv: srv, cancel: cancel,
 		workers: map[string]*Worker{}, indexes: map[string]int64{}, changed: make(chan struct{}),
-		answered: map[string]bool{},
+		answered: map[string]bool{}, checks: map[string]*WorkerCheck{},
 	}
 	m.wg.Add(2)
 	go m.receive()
@@ -317,6 +321,14 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 			if uc, ok := get[locustproto.Map](data, "user_classes_count"); ok {
 				w.Users = counts(uc)
 			}
+			c := m.checks[node]
+			if c == nil {
+				c = &WorkerCheck{ID: node, Index: w.Index}
+				m.checks[node] = c
+			}
+			if sc, ok := locuststats.DecodeSelfCheck(data); ok {
+				c.Check = &sc
+			}
 		}
 	case locustproto.TypeSpawning:
 		if w, ok := m.workers[node]; ok {
@@ -486,6 +498,10 @@ func (m *Master) startLocked(n int, rate float64) {
 		return
 	}
 	m.stopRampLocked()
+	if !m.running {
+		// A new test: the workers' self-checks start again with it.
+		m.checks = map[string]*WorkerCheck{}
+	}
 	m.target, m.rate = n, rate
 	if m.disp == nil {
 		m.disp = dispatch.New(active, m.opts.Classes)

@@ -7,8 +7,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/loadgen/internal/locustproto"
 	"predictlab/loadgen/internal/locustrpc"
+	"predictlab/loadgen/internal/locuststats"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/users"
 )
@@ -92,6 +94,8 @@ func TestWorkerLifecycle(t *testing.T) {
 		}}}},
 		{Key: "user_classes_count", Value: locustproto.Map{{Key: "A", Value: int64(2)}}},
 		{Key: "user_count", Value: int64(2)},
+		{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(loadgenjson.SelfCheck{Valid: false,
+			MaxCPUPercent: 97.5, MaxScheduleLagMS: 41.25, ScheduledRequests: 200, LateRequests: 9})},
 	}}
 	if err := c.Send(stat); err != nil {
 		t.Fatal(err)
@@ -109,6 +113,11 @@ func TestWorkerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "removal on quit", func() bool { return len(m.Workers()) == 0 })
+	// The worker's self-check outlives it: it is the run's verdict.
+	sc := m.SelfCheck(loadgenjson.SelfCheck{Valid: true, MaxCPUPercent: 1})
+	if sc.Valid || sc.Worker != id+" (index 0)" || sc.MaxCPUPercent != 97.5 || sc.MaxScheduleLagMS != 41.25 || sc.LateRequests != 9 || sc.ScheduledRequests != 200 {
+		t.Errorf("run's self-check %+v, want the worker's", sc)
+	}
 }
 
 // WaitForWorkers gives up after its maximum wait.

@@ -48,6 +48,10 @@ type Test struct {
 	// come from (report.PercentilesExact or report.PercentilesBuckets), for
 	// the HTML report and --json; called once the test has ended.
 	PercentileSource func() string
+	// SelfCheck, when set (a master), turns the master process's own
+	// self-check into the run's (the worst worker's); called once the test
+	// has ended.
+	SelfCheck func(own loadgenjson.SelfCheck) loadgenjson.SelfCheck
 }
 
 // failed is the error of a run that could not start or finish for a reason
@@ -133,6 +137,9 @@ func finish(t *Test, st *stats.Stats, mon *selfcheck.Monitor, out *outputs, info
 	mainLog := locustlog.Named(t.Log, "locust.main")
 	snap := st.Tick(end, 0)
 	check := mon.Report()
+	if t.SelfCheck != nil {
+		check = t.SelfCheck(check)
+	}
 	code := 0
 	if snap.Total.NumFailures > 0 || len(snap.Exceptions) > 0 {
 		code = cfg.ExitCodeOnError

@@ -36,6 +36,7 @@ import (
 	"predictlab/loadgen/internal/locustrpc"
 	"predictlab/loadgen/internal/locuststats"
 	"predictlab/loadgen/internal/runner"
+	"predictlab/loadgen/internal/selfcheck"
 	"predictlab/loadgen/internal/stats"
 	"predictlab/loadgen/internal/users"
 )
@@ -106,6 +107,12 @@ type Worker struct {
 	mainLog zerolog.Logger
 	rec     *locuststats.Recorder
 	cpu     cpuMeter
+	// check is the current test's generator self-check; runners' users
+	// feed it concurrently (ObserveLag), Run's goroutine ticks and reads it.
+	check atomic.Pointer[selfcheck.Monitor]
+	// sendCheck: the master is a loadgen master (it asked for exact
+	// histograms), so stats messages also carry the self-check.
+	sendCheck bool
 
 	// exceptions queues user exceptions for the main loop to send.
 	exceptions chan [2]string
@@ -282,6 +289,7 @@ func (w *Worker) register(ctx context.Context) (locustrpc.Conn, error) {
 		ack, _ := r.m.Data.(locustproto.Map)
 		_, hdr := ack.Get("loadgen")
 		w.rec.SetHDR(hdr)
+		w.sendCheck = hdr
 		w.runLog.Info().Msgf("Registered with master %s as %s (index %d)", w.opts.MasterAddr, w.id, w.index)
 		return conn, nil
 	case <-t.C:
@@ -413,7 +421,10 @@ func (w *Worker) serve(ctx context.Context, conn locustrpc.Conn) outcome {
 			if err := conn.Send(locustproto.ClientReady(w.id, w.opts.Version)); err != nil {
 				return lost(err)
 			}
-		case <-beat.C:
+		case now := <-beat.C:
+			if mon := w.check.Load(); mon != nil && w.state != locustproto.StateReady {
+				mon.Tick(now, int(w.userCount()))
+			}
 			cpu, rss := w.cpu.sample()
 			if err := conn.Send(locustproto.Heartbeat(w.id, w.state, cpu, rss)); err != nil {
 				return lost(err)
@@ -443,6 +454,9 @@ func (w *Worker) sendReport(conn locustrpc.Conn) error {
 	data := append(rep.Data,
 		locustproto.KV{Key: "user_classes_count", Value: w.classCounts()},
 		locustproto.KV{Key: "user_count", Value: w.userCount()})
+	if mon := w.check.Load(); mon != nil && w.sendCheck {
+		data = append(data, locustproto.KV{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(mon.Report())})
+	}
 	if err := conn.Send(locustproto.Message{Type: locustproto.TypeStats, Data: data, NodeID: w.id}); err != nil {
 		return err
 	}
@@ -497,8 +511,10 @@ func (w *Worker) spawn(conn locustrpc.Conn, data any) error {
 	}
 	w.lastSpawn = s.Timestamp
 	if w.state != locustproto.StateRunning && w.state != locustproto.StateSpawning {
-		// A new test: fresh statistics, the master's host, tags and stop timeout.
+		// A new test: fresh statistics and self-check, the master's host,
+		// tags and stop timeout.
 		w.rec.Clear()
+		w.check.Store(selfcheck.New(time.Now(), nil, nil, nil))
 		host := w.opts.Host
 		if s.HasHost && s.Host != "" {
 			host = s.Host
@@ -572,6 +588,7 @@ func (w *Worker) newRunners(host string, s locustproto.Spawn) error {
 		r, err := runner.New(runner.Options{
 			Classes: classes[i : i+1], Target: target, Stats: recorder{w}, StopTimeout: stopTimeout,
 			Log: zerolog.Nop(), Seed: w.opts.Seed + uint64(i), ConnBudget: w.opts.ConnBudget / max(nclass, 1),
+			Lag: w.observeLag,
 		})
 		if err != nil {
 			return fmt.Errorf("start users: %w", err)
@@ -605,6 +622,13 @@ func (w *Worker) queueException(msg, tb string) {
 
 // recorder feeds the users' results to the worker's Locust statistics and
 // their exceptions to the master.
+// observeLag feeds the current test's self-check (runner.Options.Lag).
+func (w *Worker) observeLag(d time.Duration, first bool) {
+	if mon := w.check.Load(); mon != nil {
+		mon.ObserveLag(d, first)
+	}
+}
+
 type recorder struct{ w *Worker }
 
 var _ runner.Recorder = recorder{}

@@ -16,6 +16,7 @@ import (
 	"predictlab/loadgen/internal/locustlog"
 	"predictlab/loadgen/internal/locustproto"
 	"predictlab/loadgen/internal/locustrpc"
+	"predictlab/loadgen/internal/locuststats"
 	"predictlab/loadgen/internal/users"
 )
 
@@ -209,6 +210,9 @@ func TestWorkerSession(t *testing.T) {
 		reported += n
 		if uc := get(t, st, "user_count"); uc != int64(3) {
 			t.Fatalf("stats user_count %v", uc)
+		}
+		if _, has := st.Data.(locustproto.Map).Get(locuststats.SelfCheckKey); has {
+			t.Fatal("the self-check was sent to a master that did not ask for it (Locust's)")
 		}
 		if n > 0 {
 			if m := get(t, st, "stats_total", "min_response_time"); m == nil {

@@ -387,7 +387,7 @@ func TestComposeConfigCLI(t *testing.T) {
 		t.Skip("no docker compose / docker-compose client installed")
 	}
 	root := repoRoot(t)
-	for _, profile := range []string{"", "lab", "ui"} {
+	for _, profile := range []string{"", "lab", "ui", "distributed"} {
 		args := append(argv[1:], "--project-directory", root, "-f", filepath.Join(root, "docker-compose.yml"))
 		if profile != "" {
 			args = append(args, "--profile", profile)

@@ -98,10 +98,15 @@ func RunWeb(ctx context.Context, t Test) error {
 	// it: the loop publishes a copy each second.
 	var checkMu sync.Mutex
 	check := mon.Report()
+	// A master's is the worst generator's, its workers' included (t.SelfCheck).
 	currentCheck := func() loadgenjson.SelfCheck {
 		checkMu.Lock()
-		defer checkMu.Unlock()
-		return check
+		c := check
+		checkMu.Unlock()
+		if t.SelfCheck != nil {
+			c = t.SelfCheck(c)
+		}
+		return c
 	}
 
 	quit := make(chan struct{})

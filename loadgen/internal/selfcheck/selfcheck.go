@@ -187,5 +187,14 @@ func (m *Monitor) Report() loadgenjson.SelfCheck {
 	return r
 }
 
+// Verdict is Report without the warnings and the timeline: what a
+// distributed worker sends with every stats report, so nothing grows with
+// the run's length.
+func (m *Monitor) Verdict() loadgenjson.SelfCheck {
+	r := m.report
+	r.Warnings, r.Timeline = nil, nil
+	return r
+}
+
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

@@ -1,6 +1,7 @@
 package selfcheck
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,15 @@ func TestMonitor(t *testing.T) {
 	}
 	if !m.CPUWarned() || !strings.Contains(r.Summary(), "NOT a valid") {
 		t.Fatal("verdict")
+	}
+	// Verdict: the same figures, without what grows with the run.
+	v := m.Verdict()
+	if v.Warnings != nil || v.Timeline != nil {
+		t.Errorf("Verdict carries warnings %q or a timeline of %d", v.Warnings, len(v.Timeline))
+	}
+	v.Warnings, v.Timeline = r.Warnings, r.Timeline
+	if !reflect.DeepEqual(v, r) {
+		t.Errorf("Verdict %+v, Report %+v", v, r)
 	}
 	if c, err := ProcessCPU(); err != nil || c < 0 {
 		t.Fatalf("ProcessCPU = %v, %v", c, err)

@@ -491,6 +491,14 @@ func (m *Master) Start(n int, rate float64) {
 	m.startLocked(n, rate)
 }
 
+// newTestLocked forgets what described the previous test (a web UI master
+// runs many): the workers' self-checks, and whether a Python worker's
+// buckets were merged (its statistics are reset with the new test).
+func (m *Master) newTestLocked() {
+	m.checks = map[string]*WorkerCheck{}
+	m.bucketed = false
+}
+
 func (m *Master) startLocked(n int, rate float64) {
 	active := m.activeLocked()
 	if len(active) == 0 {
@@ -499,8 +507,7 @@ func (m *Master) startLocked(n int, rate float64) {
 	}
 	m.stopRampLocked()
 	if !m.running {
-		// A new test: the workers' self-checks start again with it.
-		m.checks = map[string]*WorkerCheck{}
+		m.newTestLocked()
 	}
 	m.target, m.rate = n, rate
 	if m.disp == nil {

@@ -67,3 +67,17 @@ func TestWorst(t *testing.T) {
 		})
 	}
 }
+
+// A new test forgets the previous one's worker self-checks and whether its
+// percentiles came from Locust's buckets.
+func TestNewTestForgets(t *testing.T) {
+	t.Parallel()
+	m := &Master{bucketed: true, checks: map[string]*WorkerCheck{"a": {ID: "a", Check: &loadgenjson.SelfCheck{}}}}
+	m.newTestLocked()
+	if !m.Exact() || len(m.checks) != 0 {
+		t.Errorf("after a new test: exact %v, %d checks", m.Exact(), len(m.checks))
+	}
+	if sc := m.SelfCheck(loadgenjson.SelfCheck{Valid: true}); sc.Worker != "" || len(sc.Warnings) != 0 {
+		t.Errorf("self-check %+v, want the master's own", sc)
+	}
+}

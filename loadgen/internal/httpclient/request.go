@@ -59,6 +59,11 @@ func ParseTarget(host string) (*Target, error) {
 		}
 	}
 	t.Addr = net.JoinHostPort(u.Hostname(), port)
+	// url.Parse lets through hosts no dialer takes ("http://]" has host "]"), and an empty
+	// name would dial this machine: requests refuses both as an invalid URL, so do we.
+	if _, _, err := net.SplitHostPort(t.Addr); err != nil || u.Hostname() == "" {
+		return nil, fmt.Errorf("parse host %q: no valid host name in it", host)
+	}
 	if ip := net.ParseIP(u.Hostname()).To4(); ip != nil && ip[0] == 127 {
 		t.loopback = ip
 	}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"predictlab/internal/cli"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/progress"
 	"predictlab/lab/internal/sweep"
 )
@@ -53,7 +54,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		knob, values, targets, prof, out, bind, targetsBin, loadgenBin string
 		sets                                                           []string
-		ports                                                          sweep.Ports
+		ports                                                          targetsapi.Ports
 		cores                                                          int
 	)
 	fs.StringVar(&knob, "knob", "", "the knob to vary (see Knobs above)")
@@ -63,11 +64,12 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&prof, "profile", "quick", "sweep profile: quick or full (see above)")
 	fs.StringVar(&out, "out", "", "output folder (default output/sweep-<knob>-<timestamp>)")
 	fs.StringVar(&bind, "bind", "127.0.0.1", "address the services listen on")
-	fs.IntVar(&ports.SyncModel, "sync-model-port", 5000, "sync model service port")
-	fs.IntVar(&ports.SyncScoring, "sync-scoring-port", 5001, "sync scoring service port")
-	fs.IntVar(&ports.AsyncModel, "async-model-port", 8000, "async model service port")
-	fs.IntVar(&ports.AsyncScoring, "async-scoring-port", 8001, "async scoring service port")
-	fs.IntVar(&ports.Store, "store-port", 6379, "feature store port")
+	seed := targetsapi.SeedPorts()
+	fs.IntVar(&ports.SyncModel, "sync-model-port", seed.SyncModel, "sync model service port")
+	fs.IntVar(&ports.SyncScoring, "sync-scoring-port", seed.SyncScoring, "sync scoring service port")
+	fs.IntVar(&ports.AsyncModel, "async-model-port", seed.AsyncModel, "async model service port")
+	fs.IntVar(&ports.AsyncScoring, "async-scoring-port", seed.AsyncScoring, "async scoring service port")
+	fs.IntVar(&ports.Store, "store-port", seed.Store, "feature store port")
 	fs.IntVar(&cores, "cores", sweep.DefaultCores(), "CPU cores the prediction assumes")
 	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
 	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")

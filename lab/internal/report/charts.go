@@ -57,8 +57,8 @@ func panel(title, ylabel string, ss []series) *plot.Plot {
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.Padding = vg.Points(2)
-	p.Y.Tick.Marker = compactTicks{}
-	p.X.Tick.Marker = compactTicks{}
+	p.Y.Tick.Marker = CompactTicks{}
+	p.X.Tick.Marker = CompactTicks{}
 	p.Add(plotter.NewGrid())
 	for _, s := range ss {
 		xys := make(plotter.XYs, 0, len(s.xys))
@@ -86,11 +86,12 @@ func panel(title, ylabel string, ss []series) *plot.Plot {
 	return p
 }
 
-// compactTicks are gonum's default ticks labelled without trailing zeros.
-type compactTicks struct{}
+// CompactTicks are gonum's default ticks labelled without trailing zeros (the report's
+// charts and the sweep's use them).
+type CompactTicks struct{}
 
 // Ticks implements plot.Ticker.
-func (compactTicks) Ticks(min, max float64) []plot.Tick {
+func (CompactTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ts {
 		if ts[i].Label != "" {

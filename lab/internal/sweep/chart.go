@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"predictlab/lab/internal/report"
 )
 
 var (
@@ -63,8 +65,8 @@ func (r *Result) Chart() ([]byte, error) {
 	p.Legend.Top = true
 	p.Legend.Left = false
 	p.Legend.Padding = vg.Points(2)
-	p.X.Tick.Marker = compactTicks{}
-	p.Y.Tick.Marker = compactTicks{}
+	p.X.Tick.Marker = report.CompactTicks{}
+	p.Y.Tick.Marker = report.CompactTicks{}
 	p.Add(plotter.NewGrid())
 	xs := r.grid()
 	top := r.chartTop()
@@ -205,20 +207,6 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 			if v := d * m; v >= min && v <= max {
 				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 			}
-		}
-	}
-	return ts
-}
-
-// compactTicks are gonum's default ticks labelled without trailing zeros.
-type compactTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (compactTicks) Ticks(min, max float64) []plot.Tick {
-	ts := plot.DefaultTicks{}.Ticks(min, max)
-	for i := range ts {
-		if ts[i].Label != "" {
-			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
 		}
 	}
 	return ts

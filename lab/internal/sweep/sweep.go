@@ -17,6 +17,7 @@ import (
 
 	"predictlab/internal/loadgenjson"
 	"predictlab/internal/locustcsv"
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/envinfo"
 	"predictlab/lab/internal/experiment"
 	"predictlab/lab/internal/proc"
@@ -65,11 +66,6 @@ func LookupTiming(name string) (Timing, error) {
 // Headroom is how far above the prediction the offered load goes.
 const Headroom = 1.3
 
-// Ports are the TCP ports a point's services listen on.
-type Ports struct {
-	SyncModel, SyncScoring, AsyncModel, AsyncScoring, Store int
-}
-
 // Config is a sweep's configuration (the `lab sweep` flags).
 type Config struct {
 	Knob    Knob
@@ -79,7 +75,7 @@ type Config struct {
 	Timing  Timing
 	Out     string
 	Bind    string
-	Ports   Ports
+	Ports   targetsapi.Ports
 	// TargetsBin and LoadgenBin are the binaries the lab drives as children.
 	TargetsBin, LoadgenBin string
 	// Cores is the CPU count the prediction assumes (runtime.NumCPU by default).
@@ -131,10 +127,8 @@ func (c *Config) portList() []proc.Port {
 }
 
 func (c *Config) ports(target string) (model, scoring int) {
-	if target == "async" {
-		return c.Ports.AsyncModel, c.Ports.AsyncScoring
-	}
-	return c.Ports.SyncModel, c.Ports.SyncScoring
+	t := targetsapi.Target(target)
+	return c.Ports.Of(t, targetsapi.Model), c.Ports.Of(t, targetsapi.Scoring)
 }
 
 // dialHost is where the lab connects to a service bound on c.Bind.

@@ -303,7 +303,7 @@ func TestConfigValidate(t *testing.T) {
 	vals, _ := k.ParseValues("4,8")
 	set, _ := ParseSet("workers=4")
 	ok := Config{Knob: k, Values: vals, Targets: []string{"sync"}, Out: "o", Bind: "127.0.0.1", Cores: 2,
-		Ports: Ports{SyncModel: 1, SyncScoring: 2, AsyncModel: 3, AsyncScoring: 4, Store: 5}}
+		Ports: targetsapi.Ports{SyncModel: 1, SyncScoring: 2, AsyncModel: 3, AsyncScoring: 4, Store: 5}}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}

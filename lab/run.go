@@ -21,6 +21,7 @@ import (
 	"predictlab/lab/internal/orchestrate"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
+	"predictlab/lab/internal/results"
 )
 
 // errUsage is a command-line mistake: exit code 2, the message already
@@ -50,7 +51,7 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprint(w, profile.Help())
 	fmt.Fprintln(w, "\nFlags:")
 	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --profile quick --loadgen-workers 2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001")
+	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --profile quick --loadgen-workers 2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001 \\\n      --sync-workers 8 --async-loops 1 --model-delay 40ms-50ms --fanout 2 --cpu-cost 0s")
 }
 
 // run is the whole program: it dispatches to a subcommand.
@@ -97,6 +98,15 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
 	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")
 	loadgenWorkers := fs.Int("loadgen-workers", 0, "run each experiment as a loadgen master and `N` local loadgen workers (Locust's master/worker protocol; on one machine this proves the path, it does not add capacity); 0 = one loadgen process")
+	// What an external service is made of, as its owner states it: with
+	// --external the report predicts from these alone, never from the
+	// profile's settings, and says "unknown" for what is not stated.
+	syncWorkers := fs.Int("sync-workers", 0, "with --external: the sync scoring service's worker pool size `N` (for W / E[S])")
+	asyncLoops := fs.Int("async-loops", 0, "with --external: the async scoring service's number of event loops `N` (for L / c)")
+	var modelDelay targetsapi.DelayRange
+	fs.Var(&modelDelay, "model-delay", "with --external: the downstream model calls' delay, `MIN-MAX` (e.g. 40ms-50ms) or one duration (for the floors)")
+	fanout := fs.Int("fanout", 0, "with --external: model calls per scoring request `N` (for the floors)")
+	cpuCost := fs.Duration("cpu-cost", 0, "with --external: the scoring services' CPU time per request `D` (for L / c; 0s states none)")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -137,7 +147,27 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if err := checkOutDir(out, *force); err != nil {
 		return err
 	}
-	cfg := orchestrate.Config{Profile: p, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
+	var stated *results.Stated
+	if fs.Changed("sync-workers") || fs.Changed("async-loops") || fs.Changed("model-delay") || fs.Changed("fanout") || fs.Changed("cpu-cost") {
+		stated = &results.Stated{}
+		if fs.Changed("sync-workers") {
+			stated.SyncWorkers = syncWorkers
+		}
+		if fs.Changed("async-loops") {
+			stated.AsyncLoops = asyncLoops
+		}
+		if fs.Changed("model-delay") {
+			d := modelDelay.String()
+			stated.ModelDelay = &d
+		}
+		if fs.Changed("fanout") {
+			stated.Fanout = fanout
+		}
+		if fs.Changed("cpu-cost") {
+			stated.CPUCost = cpuCost
+		}
+	}
+	cfg := orchestrate.Config{Profile: p, Stated: stated, Out: out, Only: only, Experiments: nums, Bind: bind, Ports: ports,
 		External: external, SyncURL: syncURL, AsyncURL: asyncURL,
 		TargetsBin: findBin(targetsBin, "targets", fs.Changed("targets-bin")), LoadgenBin: findBin(loadgenBin, "loadgen", fs.Changed("loadgen-bin")),
 		LoadgenWorkers: *loadgenWorkers, Version: cli.Version}

@@ -34,10 +34,14 @@ const (
 // of fanout sequential draws for a blocking target, their maximum for an
 // event loop (both calls at once).
 func Floor(t profile.Target) float64 {
-	lo := float64(t.Model.ModelDelayMin) / float64(time.Millisecond)
-	hi := float64(t.Model.ModelDelayMax) / float64(time.Millisecond)
-	n := float64(t.Scoring.Fanout)
-	if targetsapi.Style(t.Style) == targetsapi.Blocking {
+	return floorMS(targetsapi.Style(t.Style), targetsapi.DelayRange{Min: t.Model.ModelDelayMin, Max: t.Model.ModelDelayMax}, t.Scoring.Fanout)
+}
+
+func floorMS(style targetsapi.Style, d targetsapi.DelayRange, fanout int) float64 {
+	lo := float64(d.Min) / float64(time.Millisecond)
+	hi := float64(d.Max) / float64(time.Millisecond)
+	n := float64(fanout)
+	if style == targetsapi.Blocking {
 		return n * (lo + hi) / 2 // the sum of uniforms is symmetric about its mean
 	}
 	return lo + (hi-lo)*math.Pow(0.5, 1/n) // median of the max of n uniforms
@@ -148,19 +152,23 @@ func MaxPerformanceUsers(t *results.Target, fallback int, pacing time.Duration) 
 // Analyze derives every target's Analysis from its measurements.
 func Analyze(r *results.Results) {
 	for _, t := range r.Targets {
-		t.Analysis = analyze(t, r.Profile.Pacing)
+		t.Analysis = analyze(t, PartsOf(r, t), r.Profile.Pacing)
 	}
 }
 
-func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
+func analyze(t *results.Target, parts Parts, pacing time.Duration) *results.Analysis {
 	if pacing <= 0 {
 		pacing = time.Second
 	}
 	a := &results.Analysis{GeneratorValid: true}
 	if e := usable(t, 1); e != nil && e.Stats != nil && e.Stats.Requests > 0 {
-		floor := Floor(t.Settings)
-		a.Exp1 = &results.Exp1{AvgMS: e.Stats.AvgMS, MinMS: e.Stats.MinMS, MaxMS: e.Stats.MaxMS, MedianMS: e.Stats.MedianMS,
-			RPS: e.Stats.RPS, FloorMS: floor, OverheadMS: e.Stats.MedianMS - floor}
+		a.Exp1 = &results.Exp1{AvgMS: e.Stats.AvgMS, MinMS: e.Stats.MinMS, MaxMS: e.Stats.MaxMS, MedianMS: e.Stats.MedianMS, RPS: e.Stats.RPS}
+		if why := parts.missing("--model-delay", "--fanout"); why != "" {
+			a.Exp1.FloorUnknown = why
+		} else {
+			floor := floorMS(targetsapi.Style(t.Settings.Style), parts.Delay, parts.Fanout)
+			a.Exp1.FloorMS, a.Exp1.OverheadMS = floor, e.Stats.MedianMS-floor
+		}
 	}
 	bp, cfg := BreakingPoint(t, pacing)
 	a.Rule = RuleText(cfg)
@@ -174,7 +182,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 			}
 		}
 	}
-	predict(a, t, pacing)
+	predict(a, t, parts, pacing)
 	// Little's law: at the breaking point and over experiment 3.
 	if bp := a.Breakpoint; bp != nil && bp.At.Completed > 0 {
 		where := "experiment 2 at the breaking point"
@@ -216,7 +224,7 @@ func analyze(t *results.Target, pacing time.Duration) *results.Analysis {
 	if l := serverLittle(t); l != nil {
 		a.Little = append(a.Little, *l)
 	}
-	a.Exp3 = checkExp3(t, a)
+	a.Exp3 = checkExp3(t, parts, a)
 	return a
 }
 
@@ -253,7 +261,7 @@ const (
 
 // checkExp3 compares experiment 3's halves, flags users above the
 // prediction and computes the burst queue (nil when it did not run).
-func checkExp3(t *results.Target, a *results.Analysis) *results.Exp3Check {
+func checkExp3(t *results.Target, parts Parts, a *results.Analysis) *results.Exp3Check {
 	e := usable(t, 3)
 	if e == nil || len(e.History) < 4 {
 		return nil
@@ -300,24 +308,30 @@ func checkExp3(t *results.Target, a *results.Analysis) *results.Exp3Check {
 	}
 	within := func(x, y, share float64) bool { return y > 0 && math.Abs(x-y) <= share*y }
 	c.Stable = within(c.SecondRPS, c.FirstRPS, StableRPSShare) && within(c.SecondMS, c.FirstMS, StableLatencyShare)
-	c.BurstWaitMS, c.BurstWhy = burstWait(t, a, e.Users)
+	c.BurstWaitMS, c.BurstWhy = burstWait(t, parts, a, e.Users)
 	return c
 }
 
 // burstWait is the mean wait of a burst of n requests at a server that
 // serves m at a time, each for hold: the k-th starts after ⌊k/m⌋ × hold.
-func burstWait(t *results.Target, a *results.Analysis, n int) (float64, string) {
-	s := t.Settings
-	m, holdMS, what := s.Scoring.Loops, float64(s.Scoring.CPUCost)/float64(time.Millisecond), "loop CPU c"
+// It is 0, with a reason starting "unknown: ", when m or hold is unknown.
+func burstWait(t *results.Target, p Parts, a *results.Analysis, n int) (float64, string) {
+	m, holdMS, what := p.Loops, float64(p.CPU)/float64(time.Millisecond), "loop CPU c"
+	need := []string{"--async-loops", "--cpu-cost"}
 	if a.MeasuredLoopCPUMS > 0 {
-		holdMS, what = a.MeasuredLoopCPUMS, "measured loop CPU c"
+		holdMS, what, need = a.MeasuredLoopCPUMS, "measured loop CPU c", need[:1]
 	}
-	if targetsapi.Style(s.Style) == targetsapi.Blocking {
-		m, what = s.Scoring.Workers, "E[S]"
-		holdMS = queueing.ServiceModelMS(FeatureFetchMS, s.Scoring.Fanout, meanDelayMS(s.Model), s.Model.CPUCost, s.Scoring.CPUCost)
-		if a.Exp1 != nil && a.Exp1.AvgMS > 0 {
-			holdMS, what = a.Exp1.AvgMS, "E[S] (experiment 1's mean)"
+	if targetsapi.Style(t.Settings.Style) == targetsapi.Blocking {
+		m, what, need = p.Workers, "E[S]", []string{"--sync-workers", "--fanout", "--model-delay", "--cpu-cost"}
+		if p.missing(need...) == "" {
+			holdMS = queueing.ServiceModelMS(FeatureFetchMS, p.Fanout, meanDelayMS(p.Delay), p.ModelCPU, p.CPU)
 		}
+		if a.Exp1 != nil && a.Exp1.AvgMS > 0 {
+			holdMS, what, need = a.Exp1.AvgMS, "E[S] (experiment 1's mean)", need[:1]
+		}
+	}
+	if why := p.missing(need...); why != "" {
+		return 0, "unknown: " + why
 	}
 	if m < 1 || n < 1 || holdMS <= 0 {
 		return 0, "no wait: nothing holds a request the others need"
@@ -329,22 +343,42 @@ func burstWait(t *results.Target, a *results.Analysis, n int) (float64, string) 
 	return holdMS * sum / float64(n), fmt.Sprintf("%d at a time, %s = %s each", m, what, strconv.FormatFloat(math.Round(holdMS*10)/10, 'f', -1, 64)+" ms")
 }
 
-func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {
-	s := t.Settings
-	if targetsapi.Style(s.Style) == targetsapi.Blocking {
-		modelMS := queueing.ServiceModelMS(FeatureFetchMS, s.Scoring.Fanout, meanDelayMS(s.Model), s.Model.CPUCost, s.Scoring.CPUCost)
-		a.ModelPrediction = queueing.Blocking(s.Scoring.Workers, modelMS, pacing)
-		a.ModelPrediction.Formula += " (E[S] from the model: features + fanout × (delay + model CPU) + scoring CPU)"
-		if a.Exp1 != nil {
-			a.Prediction = queueing.Blocking(s.Scoring.Workers, a.Exp1.AvgMS, pacing)
-			a.Prediction.Formula += " (E[S] = experiment 1's mean)"
+// predict makes a's predictions from what the lab knows of t's parts;
+// a part it does not know makes the prediction "unknown", never a default.
+func predict(a *results.Analysis, t *results.Target, p Parts, pacing time.Duration) {
+	if targetsapi.Style(t.Settings.Style) == targetsapi.Blocking {
+		if why := p.missing("--sync-workers", "--fanout", "--model-delay", "--cpu-cost"); why != "" {
+			a.ModelPrediction = queueing.Unknowable(why)
 		} else {
+			modelMS := queueing.ServiceModelMS(FeatureFetchMS, p.Fanout, meanDelayMS(p.Delay), p.ModelCPU, p.CPU)
+			a.ModelPrediction = queueing.Blocking(p.Workers, modelMS, pacing)
+			a.ModelPrediction.Formula += " (E[S] from the model: features + fanout × (delay + model CPU) + scoring CPU)"
+			if !p.ModelKnown {
+				a.ModelPrediction.Formula += " (the model service's CPU is not known: not counted)"
+			}
+		}
+		switch why := p.missing("--sync-workers"); {
+		case why != "":
+			a.Prediction = queueing.Unknowable(why)
+		case a.Exp1 != nil:
+			a.Prediction = queueing.Blocking(p.Workers, a.Exp1.AvgMS, pacing)
+			a.Prediction.Formula += " (E[S] = experiment 1's mean)"
+		default:
 			a.Prediction = a.ModelPrediction
 		}
 		return
 	}
-	a.ModelPrediction = queueing.EventLoop(s.Scoring.Loops, s.Scoring.CPUCost, s.Model.Loops, s.Scoring.Fanout, s.Model.CPUCost, pacing)
+	if why := p.missing("--async-loops", "--cpu-cost"); why != "" {
+		a.ModelPrediction = queueing.Unknowable(why)
+	} else {
+		// The model service's loops are not known for external services
+		// (0 leaves their bound out).
+		a.ModelPrediction = queueing.EventLoop(p.Loops, p.CPU, p.ModelLoops, p.Fanout, p.ModelCPU, pacing)
+	}
 	a.Prediction = a.ModelPrediction
+	if p.missing("--async-loops") != "" {
+		return // a measured c still needs L
+	}
 	// The loop's measured busy time per request, from the busiest experiment.
 	for _, n := range []int{3, 4, 2} {
 		e := usable(t, n)
@@ -352,17 +386,17 @@ func predict(a *results.Analysis, t *results.Target, pacing time.Duration) {
 			continue
 		}
 		if c, ok := queueing.MeasuredLoopCPU(float64(e.LoopBusySeconds), float64(e.ServerRequests)); ok && c > 0 {
-			p := queueing.EventLoop(s.Scoring.Loops, c, 0, 0, 0, pacing)
-			p.Formula += fmt.Sprintf(" (c measured: loop busy time per request in experiment %d)", n)
-			a.MeasuredCPUPrediction = &p
+			mp := queueing.EventLoop(p.Loops, c, 0, 0, 0, pacing)
+			mp.Formula += fmt.Sprintf(" (c measured: loop busy time per request in experiment %d)", n)
+			a.MeasuredCPUPrediction = &mp
 			a.MeasuredLoopCPUMS = float64(c) / float64(time.Millisecond)
 			break
 		}
 	}
 }
 
-func meanDelayMS(s profile.Service) float64 {
-	return float64(s.ModelDelayMin+s.ModelDelayMax) / 2 / float64(time.Millisecond)
+func meanDelayMS(d targetsapi.DelayRange) float64 {
+	return float64(d.Min+d.Max) / 2 / float64(time.Millisecond)
 }
 
 func summarizeInternals(t *results.Target) *results.InternalsSummary {

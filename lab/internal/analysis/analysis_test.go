@@ -140,7 +140,7 @@ func TestCheckExp3(t *testing.T) {
 				Experiments: []*results.Experiment{{Number: 3, Users: tc.users, History: tc.h}}}
 			a := tc.pred
 			a.Prediction.Bound, a.Prediction.Users = true, 100
-			c := checkExp3(tg, &a)
+			c := checkExp3(tg, PartsOf(&results.Results{}, tg), &a)
 			if c == nil {
 				t.Fatal("no check")
 			}
@@ -153,7 +153,7 @@ func TestCheckExp3(t *testing.T) {
 	tg := &results.Target{Name: "sync", Settings: p.Sync, Experiments: []*results.Experiment{{Number: 3, Users: 120, History: hist(120, 88, 88, 900, 900)}}}
 	a := results.Analysis{}
 	a.Prediction.Bound, a.Prediction.Users = true, 88
-	if c := checkExp3(tg, &a); c == nil || !c.AbovePrediction || c.PredictedUsers != 88 {
+	if c := checkExp3(tg, PartsOf(&results.Results{}, tg), &a); c == nil || !c.AbovePrediction || c.PredictedUsers != 88 {
 		t.Errorf("120 users against 88 predicted not flagged: %+v", c)
 	}
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// experiment); 0 = one loadgen process.
 	LoadgenWorkers int
 	Version        string // the lab's build stamp
+	// Stated is what the command line stated about External services'
+	// parts; the report predicts from it alone (nil = nothing stated).
+	Stated *results.Stated
 }
 
 // MaxLoadgenWorkers bounds --loadgen-workers: they all run on this
@@ -85,6 +88,24 @@ func (c *Config) Validate() error {
 	}
 	if c.LoadgenWorkers < 0 || c.LoadgenWorkers > MaxLoadgenWorkers {
 		return fmt.Errorf("validate config: --loadgen-workers %d out of range (0 to %d)", c.LoadgenWorkers, MaxLoadgenWorkers)
+	}
+	if st := c.Stated; !st.Empty() && !c.External {
+		return errors.New("validate config: --sync-workers, --async-loops, --model-delay, --fanout and --cpu-cost describe external services: use them with --external")
+	}
+	if st := c.Stated; st != nil {
+		for _, n := range []*int{st.SyncWorkers, st.AsyncLoops, st.Fanout} {
+			if n != nil && *n < 1 {
+				return fmt.Errorf("validate config: --sync-workers, --async-loops and --fanout must be ≥ 1, got %d", *n)
+			}
+		}
+		if st.CPUCost != nil && *st.CPUCost < 0 {
+			return fmt.Errorf("validate config: --cpu-cost %s is negative", *st.CPUCost)
+		}
+		if st.ModelDelay != nil {
+			if _, err := targetsapi.ParseDelayRange(*st.ModelDelay); err != nil {
+				return fmt.Errorf("validate config: --model-delay: %w", err)
+			}
+		}
 	}
 	if c.External {
 		for _, u := range []string{c.SyncURL, c.AsyncURL} {
@@ -223,7 +244,14 @@ func (r *Lab) Run(ctx context.Context, hurry <-chan struct{}) (*results.Results,
 		Env: envinfo.Collect(ctx, cfg.Version),
 		Settings: results.Settings{Out: cfg.Out, Bind: cfg.Bind, External: cfg.External, SyncURL: cfg.SyncURL, AsyncURL: cfg.AsyncURL,
 			TargetsBin: cfg.TargetsBin, LoadgenBin: cfg.LoadgenBin, Only: string(cfg.Only), Experiments: cfg.experiments(),
-			LoadgenWorkers: cfg.LoadgenWorkers}}
+			LoadgenWorkers: cfg.LoadgenWorkers, Stated: cfg.Stated}}
+	if cfg.External {
+		// The profile's service settings describe services the lab would
+		// start; external ones are known only as stated.
+		for _, t := range []*profile.Target{&r.res.Profile.Sync, &r.res.Profile.Async} {
+			t.Scoring, t.Model = profile.Service{}, profile.Service{}
+		}
+	}
 	if !cfg.External {
 		for _, p := range cfg.portList() {
 			r.res.Settings.Ports = append(r.res.Settings.Ports, results.Port{Service: p.Service, Port: p.Port})
@@ -431,6 +459,9 @@ func (r *Lab) runTarget(ctx context.Context, tn targetsapi.Target, exps []int) e
 	name := string(tn)
 	pt, _ := cfg.Profile.Target(name)
 	url := r.services[serviceName(tn, targetsapi.Scoring)]
+	if cfg.External {
+		pt.Scoring, pt.Model = profile.Service{}, profile.Service{} // not known: see Stated
+	}
 	t := &results.Target{Name: name, URL: url, Settings: pt}
 	r.res.Targets = append(r.res.Targets, t)
 	for _, n := range exps {

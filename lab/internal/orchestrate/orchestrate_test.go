@@ -9,6 +9,7 @@ import (
 	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/profile"
 	"predictlab/lab/internal/progress"
+	"predictlab/lab/internal/results"
 )
 
 func testConfig(t *testing.T, name string) Config {
@@ -64,6 +65,22 @@ func TestValidate(t *testing.T) {
 		{"bad bind", func(c *Config) { c.Bind = "my host" }, false},
 		{"external without URLs", func(c *Config) { c.External, c.SyncURL = true, "x" }, false},
 		{"external", func(c *Config) { c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001" }, true},
+		{"stated parts without --external", func(c *Config) { n := 8; c.Stated = &results.Stated{SyncWorkers: &n} }, false},
+		{"external with stated parts", func(c *Config) {
+			n, d := 8, "40ms-50ms"
+			c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001"
+			c.Stated = &results.Stated{SyncWorkers: &n, AsyncLoops: &n, Fanout: &n, ModelDelay: &d}
+		}, true},
+		{"external with 0 workers", func(c *Config) {
+			n := 0
+			c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001"
+			c.Stated = &results.Stated{SyncWorkers: &n}
+		}, false},
+		{"external with a bad delay", func(c *Config) {
+			d := "50ms-40ms"
+			c.External, c.SyncURL, c.AsyncURL = true, "http://a:5001", "http://b:8001"
+			c.Stated = &results.Stated{ModelDelay: &d}
+		}, false},
 		{"loadgen workers", func(c *Config) { c.LoadgenWorkers = 2 }, true},
 		{"negative loadgen workers", func(c *Config) { c.LoadgenWorkers = -1 }, false},
 		{"too many loadgen workers", func(c *Config) { c.LoadgenWorkers = MaxLoadgenWorkers + 1 }, false},

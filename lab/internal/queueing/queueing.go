@@ -36,6 +36,15 @@ type Prediction struct {
 	Users float64 `json:"users"`
 	// Formula explains the prediction with its numbers filled in.
 	Formula string `json:"formula"`
+	// Unknown, when set, says why no prediction was made: an input the
+	// lab does not know (an external service's workers, say). Bound is
+	// then false, and nothing about capacity may be concluded.
+	Unknown string `json:"unknown,omitempty"`
+}
+
+// Unknowable is no prediction, because of why (an input not known).
+func Unknowable(why string) Prediction {
+	return Prediction{Formula: "unknown: " + why, Unknown: why}
 }
 
 // Blocking predicts the capacity of W workers with mean service time

@@ -31,10 +31,15 @@ func Conclusion(r *results.Results) []string {
 	var parts []string
 	floor := "floor"
 	if r.Settings.External {
-		floor = "assumed floor"
+		floor = "floor from the stated delays"
 	}
 	for _, t := range r.Targets {
 		if a := t.Analysis; a != nil && a.Exp1 != nil {
+			if a.Exp1.FloorUnknown != "" {
+				parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (its floor is unknown: %s)",
+					t.Name, fmtMS(a.Exp1.MedianMS), a.Exp1.FloorUnknown))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s answered one user in a median of %s (%s above its %s %s)",
 				t.Name, fmtMS(a.Exp1.MedianMS), fmtMS(a.Exp1.OverheadMS), fmtMS(a.Exp1.FloorMS), floor))
 		}
@@ -43,8 +48,9 @@ func Conclusion(r *results.Results) []string {
 		out = append(out, upper(strings.Join(parts, "; "))+".")
 	}
 	if r.Settings.External {
-		// The lab started nothing, so every model input is the profile's.
-		out = append(out, "These services were external (--external): the lab does not know their workers, loops, CPU costs or downstream delays, so the floors and the queueing model's predictions below assume the profile's settings; they are assumptions to check, not facts about these services.")
+		// The lab started nothing: it knows only what the user stated.
+		out = append(out, "These services were external (--external): the lab knows of their workers, loops, CPU costs and downstream delays only what the command line stated ("+
+			statedText(r.Settings.Stated)+"), so the floors and the queueing model's predictions use only that, and say \"unknown\" where an input is missing.")
 	}
 	for _, t := range r.Targets {
 		a := t.Analysis
@@ -71,7 +77,9 @@ func Conclusion(r *results.Results) []string {
 			s += fmt.Sprintf(" Its latency had already reached %.0f%% of the pacing interval at %d users (%s): saturated before the throughput rule noticed.",
 				analysis.SaturationShare*100, sat.Users, fmtMS(sat.LatencyMS))
 		}
-		if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
+		if a.Prediction.Unknown != "" {
+			s += " The queueing model makes no prediction: unknown (" + a.Prediction.Unknown + ")."
+		} else if a.Prediction.Bound && bp.Reached && bp.Users > 0 {
 			dev := (float64(bp.Users) - a.Prediction.Users) / a.Prediction.Users * 100
 			s += fmt.Sprintf(" The queueing model%s predicted %.0f users (%s); the measurement is %+.0f%% from it.", assuming(r), a.Prediction.Users, a.Prediction.Formula, dev)
 		} else if a.Prediction.Bound && !bp.Reached {
@@ -144,13 +152,37 @@ func Conclusion(r *results.Results) []string {
 	return out
 }
 
-// assuming qualifies a prediction for external services, whose settings
-// the lab only assumes.
+// assuming qualifies a prediction for external services, whose parts
+// the lab knows only as stated.
 func assuming(r *results.Results) string {
 	if r.Settings.External {
-		return ", assuming the profile's settings,"
+		return ", from the parts stated on the command line,"
 	}
 	return ""
+}
+
+// statedText lists what the command line stated about external services.
+func statedText(st *results.Stated) string {
+	if st.Empty() {
+		return "nothing was stated"
+	}
+	var p []string
+	if st.SyncWorkers != nil {
+		p = append(p, fmt.Sprintf("--sync-workers %d", *st.SyncWorkers))
+	}
+	if st.AsyncLoops != nil {
+		p = append(p, fmt.Sprintf("--async-loops %d", *st.AsyncLoops))
+	}
+	if st.ModelDelay != nil {
+		p = append(p, "--model-delay "+*st.ModelDelay)
+	}
+	if st.Fanout != nil {
+		p = append(p, fmt.Sprintf("--fanout %d", *st.Fanout))
+	}
+	if st.CPUCost != nil {
+		p = append(p, "--cpu-cost "+st.CPUCost.String())
+	}
+	return strings.Join(p, ", ")
 }
 
 func fmtMS(v float64) string {

@@ -547,18 +547,57 @@ func TestDistributedRunSaysOneMachine(t *testing.T) {
 	}
 }
 
-// TestExternalPredictionsAreAssumptions: with --external the lab knows
-// nothing of the services' settings, and the report says so.
-func TestExternalPredictionsAreAssumptions(t *testing.T) {
+// TestExternalPredictionsFromStatedParts: with --external the lab knows
+// only what the command line stated about the services, so a floor or
+// prediction comes from stated parts alone and is "unknown" otherwise,
+// never the profile's defaults.
+func TestExternalPredictionsFromStatedParts(t *testing.T) {
 	t.Parallel()
-	r := fixture()
-	r.Settings.External = true
-	analysis.Analyze(r)
-	text := strings.Join(Conclusion(r), "\n")
-	for _, want := range []string{"above its 90.0 ms assumed floor", "These services were external (--external)",
-		"The queueing model, assuming the profile's settings, predicted"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("conclusion lacks %q:\n%s", want, text)
-		}
+	four, two, one := 4, 2, 1
+	delay, cpu := "40ms-50ms", 10*time.Millisecond
+	tests := []struct {
+		name        string
+		stated      *results.Stated
+		want, never []string
+	}{
+		{"nothing stated", nil,
+			[]string{"its floor is unknown: --external and no --model-delay or --fanout given",
+				"(nothing was stated)",
+				"The queueing model makes no prediction: unknown (--external and no --sync-workers given)",
+				"The queueing model makes no prediction: unknown (--external and no --async-loops or --cpu-cost given)",
+				"| unknown | unknown: --external and no --sync-workers given |"},
+			[]string{"W / E[S] = 8", "L / c", "workers 8", "loops 1", "90.0 ms", "47.1 ms floor", "not CPU-bound"}},
+		{"every part stated", &results.Stated{SyncWorkers: &four, AsyncLoops: &two, ModelDelay: &delay, Fanout: &two, CPUCost: &cpu},
+			[]string{"above its 90.0 ms floor from the stated delays", "--sync-workers 4, --async-loops 2, --model-delay 40ms-50ms, --fanout 2, --cpu-cost 10ms",
+				"The queueing model, from the parts stated on the command line, predicted", "W / E[S] = 4 / ", "L / c = 2 / 10.00 ms"},
+			[]string{"W / E[S] = 8", "unknown (", "unknown:"}},
+		{"workers only", &results.Stated{SyncWorkers: &one},
+			[]string{"W / E[S] = 1 / ", "Model-only prediction for sync: unknown: --external and no --fanout or --model-delay or --cpu-cost given"},
+			[]string{"W / E[S] = 8"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := fixture()
+			r.Settings.External, r.Settings.Stated = true, tc.stated
+			analysis.Analyze(r)
+			md, err := Markdown(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(md, w) {
+					t.Errorf("summary lacks %q", w)
+				}
+			}
+			for _, n := range tc.never {
+				if strings.Contains(md, n) {
+					t.Errorf("summary claims %q", n)
+				}
+			}
+			if t.Failed() {
+				t.Log(md)
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ func buildDoc(r *results.Results) doc {
 	ss := []section{
 		titleSection(r),
 		conclusionSection(r),
-		exp1Section(targets),
+		exp1Section(r, targets),
 		breakpointSection(targets),
 		exp3Section(targets),
 		littleSection(targets),
@@ -63,19 +63,26 @@ func conclusionSection(r *results.Results) section {
 	return section{Level: 2, Title: "Conclusion", Blocks: []block{l}}
 }
 
-func exp1Section(targets []*results.Target) section {
+func exp1Section(r *results.Results, targets []*results.Target) section {
 	tb := &table{Head: []string{"target", "avg", "min", "max", "median", "req/s", "floor (model delays)", "overhead above floor"}}
 	for _, t := range targets {
 		if a := t.Analysis; a != nil && a.Exp1 != nil {
 			e := a.Exp1
+			floor, over := fmtMS(e.FloorMS), fmtMS(e.OverheadMS)
+			if e.FloorUnknown != "" {
+				floor, over = "unknown ("+e.FloorUnknown+")", "unknown"
+			}
 			tb.Rows = append(tb.Rows, []string{t.Name, fmtMS(e.AvgMS), fmtMS(e.MinMS), fmtMS(e.MaxMS), fmtMS(e.MedianMS),
-				fmt.Sprintf("%.2f", e.RPS), fmtMS(e.FloorMS), fmtMS(e.OverheadMS)})
+				fmt.Sprintf("%.2f", e.RPS), floor, over})
 		} else {
 			tb.Rows = append(tb.Rows, []string{t.Name, "—", "—", "—", "—", "—", "—", "—"})
 		}
 	}
-	return section{Level: 2, Title: "Experiment 1 — response time at one user", Blocks: []block{{Table: tb},
-		para("The floors are set by the model delay U(40 ms, 50 ms): the blocking handler makes its two model calls one after the other (median of the sum: 90 ms); the event loop makes them at once (median of the max: 47.1 ms).")}}
+	why := "The floors are set by the model delay U(40 ms, 50 ms): the blocking handler makes its two model calls one after the other (median of the sum: 90 ms); the event loop makes them at once (median of the max: 47.1 ms)."
+	if r.Settings.External {
+		why = "The services were external: a floor comes only from a stated model delay and fanout (--model-delay, --fanout): the blocking handler's calls one after the other (median of the sum), the event loop's at once (median of the max)."
+	}
+	return section{Level: 2, Title: "Experiment 1 — response time at one user", Blocks: []block{{Table: tb}, para(why)}}
 }
 
 func breakpointSection(targets []*results.Target) section {
@@ -152,6 +159,9 @@ func exp3Section(targets []*results.Target) section {
 		c := a.Exp3
 		bounds = c.Bounds
 		pred := "no bound"
+		if a.Prediction.Unknown != "" {
+			pred = "unknown"
+		}
 		if c.PredictedUsers > 0 {
 			pred = fmt.Sprintf("%.0f", c.PredictedUsers)
 		}
@@ -163,7 +173,7 @@ func exp3Section(targets []*results.Target) section {
 			verdict = "— (too short to split)"
 		}
 		tb.Rows = append(tb.Rows, []string{t.Name, fmt.Sprint(c.Users), pred, fmt.Sprintf("%.1f → %.1f", c.FirstRPS, c.SecondRPS),
-			fmtMS(c.FirstMS) + " → " + fmtMS(c.SecondMS) + " (" + c.LatencyKind + ")", verdict, fmtMS(c.BurstWaitMS) + " (" + c.BurstWhy + ")"})
+			fmtMS(c.FirstMS) + " → " + fmtMS(c.SecondMS) + " (" + c.LatencyKind + ")", verdict, burst(c)})
 		if c.AbovePrediction {
 			notes = append(notes, fmt.Sprintf("%s ran experiment 3 at %d users, above the %.0f users the queueing model predicts it can serve: expect a queue that grows, not a steady state.",
 				upper(t.Name), c.Users, c.PredictedUsers))
@@ -178,6 +188,14 @@ func exp3Section(targets []*results.Target) section {
 	}
 	bl = append(bl, para("Why latency here is above experiment 1's even below capacity: experiment 3 starts every user at once, and under constant_pacing(1) they keep that phase, so every second all of them send together. A server that holds each request for h and serves m at a time (W workers for E[S]; L loops for the CPU c) starts the k-th request of a burst after ⌊k/m⌋ × h, so the mean request waits the burst queue wait above before its own service starts, on top of the one-user latency — even when the average load is below capacity."))
 	return section{Level: 2, Title: "Experiment 3 — max performance", Blocks: bl}
+}
+
+// burst is experiment 3's burst queue wait, or "unknown" with the reason.
+func burst(c *results.Exp3Check) string {
+	if why, ok := strings.CutPrefix(c.BurstWhy, "unknown: "); ok {
+		return "unknown (" + why + ")"
+	}
+	return fmtMS(c.BurstWaitMS) + " (" + c.BurstWhy + ")"
 }
 
 func littleSection(targets []*results.Target) section {
@@ -381,11 +399,18 @@ func settingsSection(r *results.Results, targets []*results.Target) section {
 		add(fmt.Sprintf("loadgen workers: %d per experiment (--loadgen-workers), local, each experiment's master on a free port of 127.0.0.1", st.LoadgenWorkers))
 	}
 	if st.External {
-		add(fmt.Sprintf("external targets: sync %s, async %s (not started by the lab; the target settings below are the profile's and the predictions assume them)", st.SyncURL, st.AsyncURL))
+		// Nothing of the profile's service settings applies to services
+		// the lab did not start: only what was stated.
+		add(fmt.Sprintf("external targets: sync %s, async %s (not started by the lab); their parts as stated on the command line: %s", st.SyncURL, st.AsyncURL, statedText(st.Stated)))
 	} else {
 		add("targets: ", code(st.TargetsBin), ", bound to "+st.Bind)
 	}
 	for _, t := range targets {
+		if st.External {
+			s := t.Settings
+			add(fmt.Sprintf("%s (%s): %s route, loadgen user class %s", t.Name, t.URL, s.Route, s.UserClass))
+			continue
+		}
 		s := t.Settings
 		add(fmt.Sprintf("%s (%s): %s/%s; scoring workers %d, backlog %d, loops %d, fanout %d, CPU cost %s; model workers %d, loops %d, CPU cost %s, delay %s",
 			t.Name, t.URL, s.Style, s.Framework, s.Scoring.Workers, s.Scoring.Backlog, s.Scoring.Loops, s.Scoring.Fanout, s.Scoring.CPUCost,
@@ -440,6 +465,9 @@ func filesSection(r *results.Results) section {
 }
 
 func predUsers(a *results.Analysis) string {
+	if a != nil && a.Prediction.Unknown != "" {
+		return "unknown"
+	}
 	if a == nil || !a.Prediction.Bound {
 		return "not CPU-bound in range"
 	}

@@ -52,6 +52,33 @@ type Settings struct {
 	// as a loadgen master and N local loadgen workers (Locust's
 	// master/worker protocol); 0 = one loadgen process.
 	LoadgenWorkers int `json:"loadgen_workers"`
+	// Stated is what the command line stated about external services'
+	// parts (--sync-workers, --async-loops, --model-delay, --fanout,
+	// --cpu-cost): with External, the only inputs a floor or prediction
+	// may use. Nil when nothing was stated.
+	Stated *Stated `json:"stated,omitempty"`
+}
+
+// Stated is what a user stated about external services' parts. A nil
+// field was not stated: the lab does not know it, and says "unknown"
+// wherever it would be needed (zero is a statement, e.g. no CPU cost).
+type Stated struct {
+	// SyncWorkers is the blocking scoring service's worker pool size.
+	SyncWorkers *int `json:"sync_workers,omitempty"`
+	// AsyncLoops is the event-loop scoring service's number of loops.
+	AsyncLoops *int `json:"async_loops,omitempty"`
+	// ModelDelay is the downstream model calls' delay range, as
+	// targetsapi.ParseDelayRange reads it (e.g. 40ms-50ms).
+	ModelDelay *string `json:"model_delay,omitempty"`
+	// Fanout is the number of model calls per scoring request.
+	Fanout *int `json:"fanout,omitempty"`
+	// CPUCost is the scoring services' CPU time per request.
+	CPUCost *time.Duration `json:"cpu_cost,omitempty"`
+}
+
+// Empty reports whether nothing was stated.
+func (s *Stated) Empty() bool {
+	return s == nil || (s.SyncWorkers == nil && s.AsyncLoops == nil && s.ModelDelay == nil && s.Fanout == nil && s.CPUCost == nil)
 }
 
 // Port is one service's port.
@@ -263,6 +290,10 @@ type Exp1 struct {
 	RPS        float64 `json:"rps"`
 	FloorMS    float64 `json:"floor_ms"`
 	OverheadMS float64 `json:"overhead_ms"` // median − floor
+	// FloorUnknown, when set, says why there is no floor (an external
+	// service whose delays or fanout were not stated): FloorMS and
+	// OverheadMS are then 0 and mean nothing.
+	FloorUnknown string `json:"floor_unknown,omitempty"`
 }
 
 // Little is one Little's-law check: users ≈ X × (R + Z).

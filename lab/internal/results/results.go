@@ -72,7 +72,8 @@ type Stated struct {
 	ModelDelay *string `json:"model_delay,omitempty"`
 	// Fanout is the number of model calls per scoring request.
 	Fanout *int `json:"fanout,omitempty"`
-	// CPUCost is the scoring services' CPU time per request.
+	// CPUCost is the scoring services' CPU time per request (in JSON,
+	// nanoseconds, as every duration in results.json).
 	CPUCost *time.Duration `json:"cpu_cost,omitempty"`
 }
 

@@ -340,7 +340,7 @@ func burstWait(t *results.Target, p Parts, a *results.Analysis, n int) (float64,
 	for k := 0; k < n; k++ {
 		sum += float64(k / m)
 	}
-	return holdMS * sum / float64(n), fmt.Sprintf("%d at a time, %s = %s each", m, what, strconv.FormatFloat(math.Round(holdMS*10)/10, 'f', -1, 64)+" ms")
+	return holdMS * sum / float64(n), fmt.Sprintf("%d at a time, %s = %s each", m, what, strconv.FormatFloat(holdMS, 'g', 3, 64)+" ms")
 }
 
 // predict makes a's predictions from what the lab knows of t's parts;

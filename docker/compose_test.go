@@ -306,6 +306,12 @@ func TestComposeLab(t *testing.T) {
 				"--profile":     tt.profle,
 				"--loadgen-bin": "/usr/local/bin/loadgen",
 				"--targets-bin": "/usr/local/bin/targets",
+				// The parts the lab is told the services have: the compose services' own.
+				"--sync-workers": strconv.Itoa(targetsapi.DefaultWorkers),
+				"--async-loops":  strconv.Itoa(targetsapi.DefaultLoops),
+				"--fanout":       strconv.Itoa(targetsapi.DefaultFanout),
+				"--model-delay":  targetsapi.DefaultModelDelay.String(),
+				"--cpu-cost":     "0s",
 			} {
 				if got, ok := flags[k]; !ok || got != v {
 					t.Errorf("command %s = %q (present %v), want %q", k, got, ok, v)

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/report"
 )
 
@@ -22,7 +23,7 @@ var (
 )
 
 func targetColor(tn string) color.Color {
-	if tn == "async" {
+	if tn == string(targetsapi.Async) {
 		return asyncColor
 	}
 	return syncColor

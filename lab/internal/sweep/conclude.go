@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/queueing"
 )
 
@@ -207,7 +208,7 @@ func formulaOf(p Point, station string) string {
 // crossover describes where the blocking and the event-loop targets swap
 // places, measured and predicted, and what fixes the event loop's side.
 func (r *Result) crossover() string {
-	s, a := r.byTarget("sync"), r.byTarget("async")
+	s, a := r.byTarget(string(targetsapi.Sync)), r.byTarget(string(targetsapi.Async))
 	if len(s) == 0 || len(s) != len(a) {
 		return ""
 	}
@@ -266,7 +267,7 @@ func (r *Result) crossover() string {
 // predictedCrossover scans the CPU cost where the model's sync capacity
 // first exceeds its async capacity (other settings as the sweep's).
 func (r *Result) predictedCrossover() (float64, bool) {
-	s, a := r.byTarget("sync"), r.byTarget("async")
+	s, a := r.byTarget(string(targetsapi.Sync)), r.byTarget(string(targetsapi.Async))
 	if len(s) == 0 || len(a) == 0 {
 		return 0, false
 	}
@@ -275,7 +276,7 @@ func (r *Result) predictedCrossover() (float64, bool) {
 		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
 	}
 	for x := lo; x <= hi; x += 0.1 {
-		ps, pa := r.predictAt("sync", x), r.predictAt("async", x)
+		ps, pa := r.predictAt(string(targetsapi.Sync), x), r.predictAt(string(targetsapi.Async), x)
 		if ps > 0 && pa > 0 && ps > pa {
 			return x, true
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/profile"
 )
 
@@ -44,13 +45,13 @@ func Knobs() []Knob {
 			return float64(n), func(t *profile.Target) { set(t, n) }, nil
 		}
 	}
-	both := []string{"sync", "async"}
+	both := []string{string(targetsapi.Sync), string(targetsapi.Async)}
 	return []Knob{
-		{Name: "workers", Axis: "scoring workers W", Targets: []string{"sync"},
+		{Name: "workers", Axis: "scoring workers W", Targets: []string{string(targetsapi.Sync)},
 			parse: count(1, func(t *profile.Target, n int) { t.Scoring.Workers = n })},
-		{Name: "model-workers", Axis: "model workers W_m", Targets: []string{"sync"},
+		{Name: "model-workers", Axis: "model workers W_m", Targets: []string{string(targetsapi.Sync)},
 			parse: count(1, func(t *profile.Target, n int) { t.Model.Workers = n })},
-		{Name: "loops", Axis: "scoring event loops L", Targets: []string{"async"},
+		{Name: "loops", Axis: "scoring event loops L", Targets: []string{string(targetsapi.Async)},
 			parse: count(1, func(t *profile.Target, n int) { t.Scoring.Loops = n })},
 		{Name: "cpu-cost", Unit: "ms", Axis: "scoring CPU cost per request c (ms)", Targets: both,
 			parse: func(s string) (float64, func(*profile.Target), error) {

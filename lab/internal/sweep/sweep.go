@@ -70,7 +70,7 @@ const Headroom = 1.3
 type Config struct {
 	Knob    Knob
 	Values  []Setting
-	Targets []string  // "sync", "async"
+	Targets []string  // targetsapi.Target names
 	Sets    []Setting // fixed for the whole sweep
 	Timing  Timing
 	Out     string
@@ -94,8 +94,8 @@ func (c *Config) Validate() error {
 		return errors.New("validate sweep: no targets")
 	}
 	for _, t := range c.Targets {
-		if t != "sync" && t != "async" {
-			return fmt.Errorf("validate sweep: target %q: want sync or async", t)
+		if _, err := targetsapi.ParseTarget(t); err != nil {
+			return fmt.Errorf("validate sweep: %w", err)
 		}
 	}
 	for _, s := range c.Sets {

@@ -22,12 +22,21 @@ func FuzzErrorText(f *testing.F) {
 		if len(got) > len(s)+len("[Errno ] ") {
 			t.Errorf("output longer than input: %q -> %q", s, got)
 		}
-		var buf bytes.Buffer
-		d := &Data{Failures: []Failure{{Method: "GET", Name: s, Error: got, Occurrences: 1}}}
-		if err := Write(&buf, d); err != nil {
-			t.Fatal(err)
+		// The report has <script> elements of its own: compare with the same report
+		// carrying a harmless text, so only copies that came from s count.
+		report := func(name, text string) string {
+			var buf bytes.Buffer
+			d := &Data{Failures: []Failure{{Method: "GET", Name: name, Error: text, Occurrences: 1}}}
+			if err := Write(&buf, d); err != nil {
+				t.Fatal(err)
+			}
+			return buf.String()
 		}
-		if utf8.ValidString(s) && strings.Contains(s, "<script>") && strings.Contains(buf.String(), s) {
+		out := report(s, got)
+		if !utf8.ValidString(s) || !strings.Contains(s, "<script>") {
+			return
+		}
+		if strings.Count(out, s) > strings.Count(report("x", "x"), s) {
 			t.Errorf("unescaped text in the report: %q", s)
 		}
 	})

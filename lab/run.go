@@ -121,17 +121,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		usage(stderr, fs)
 		return errUsage
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		fmt.Fprintf(stderr, "lab run: %v (see lab run --help)\n", err)
-		return errUsage
-	}
-	if *help {
-		usage(stdout, fs)
-		return nil
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lab run: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if done, err := parseCommand(fs, args[1:], "lab run", help, usage, stdout, stderr); done {
+		return err
 	}
 	p, err := profile.Lookup(prof)
 	if err != nil {
@@ -288,4 +279,25 @@ func newOutDir(parent string, now time.Time) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("create output folder: %s and 999 others exist", base)
+}
+
+// parseCommand parses a subcommand's flags the same way for every subcommand: a bad
+// flag or a stray argument is one line and a usage error, --help prints the usage.
+// done says the command should return err at once. help points at the --help flag,
+// which Parse sets.
+func parseCommand(fs *pflag.FlagSet, args []string, name string, help *bool,
+	usage func(io.Writer, *pflag.FlagSet), stdout, stderr io.Writer) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v (see %s --help)\n", name, err, name)
+		return true, errUsage
+	}
+	if *help {
+		usage(stdout, fs)
+		return true, nil
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
+		return true, errUsage
+	}
+	return false, nil
 }

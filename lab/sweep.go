@@ -74,17 +74,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&targetsBin, "targets-bin", "bin/targets", "targets binary")
 	fs.StringVar(&loadgenBin, "loadgen-bin", "bin/loadgen", "loadgen binary")
 	help := fs.BoolP("help", "h", false, "show this help")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "lab sweep: %v (see lab sweep --help)\n", err)
-		return errUsage
-	}
-	if *help {
-		sweepUsage(stdout, fs)
-		return nil
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lab sweep: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if done, err := parseCommand(fs, args, "lab sweep", help, sweepUsage, stdout, stderr); done {
+		return err
 	}
 	if knob == "" || values == "" {
 		fmt.Fprintln(stderr, "lab sweep: --knob and --values are required (see lab sweep --help)")

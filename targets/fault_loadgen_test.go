@@ -80,10 +80,6 @@ func testFaultsLoadgen(t *testing.T, bin string, tgt targetsapi.Target) {
 		testutil.WaitHealthy(t, "http://"+modelAddr+targetsapi.HealthPath, 10*time.Second, p.Done())
 		return p
 	}
-	kill := func(p *testutil.Process) {
-		_ = p.Signal(syscall.SIGKILL)
-		<-p.Done()
-	}
 	store, model := startStore(), startModel()
 	scoring := testutil.Start(t, "scoring", append([]string{targets, "scoring", "--addr", scoringAddr, "--model-url", "http://" + modelAddr,
 		"--feature-store", "redis://" + storeAddr, "--model-timeout", "1s", "--store-timeout", "500ms"}, styleArgs(tgt)...))
@@ -107,32 +103,7 @@ func testFaultsLoadgen(t *testing.T, bin string, tgt targetsapi.Target) {
 	phase() // spawning
 	phase() // all up
 
-	w := window{name: "model killed", from: time.Now()}
-	kill(model)
-	phase()
-	model = startModel()
-	w.recovered = time.Now()
-	windows = append(windows, w)
-	phase()
-
-	w = window{name: "model frozen", from: time.Now()}
-	if err := model.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := model.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	w.recovered = time.Now()
-	windows = append(windows, w)
-	phase()
-
-	w = window{name: "store killed", from: time.Now()}
-	kill(store)
-	phase()
-	startStore()
-	w.recovered = time.Now()
-	windows = append(windows, w)
+	windows = injectFaults(t, phase, model, store, startModel, startStore)
 	phase()
 	phase()
 	phase()

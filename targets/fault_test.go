@@ -130,10 +130,6 @@ func testFaults(t *testing.T, tgt targetsapi.Target) {
 		testutil.WaitHealthy(t, "http://"+modelAddr+targetsapi.HealthPath, 10*time.Second, p.Done())
 		return p
 	}
-	kill := func(p *testutil.Process) {
-		_ = p.Signal(syscall.SIGKILL)
-		<-p.Done()
-	}
 	store, model := startStore(), startModel()
 	scoring := startMain(t, append([]string{"scoring", "--addr", scoringAddr, "--model-url", "http://" + modelAddr,
 		"--feature-store", "redis://" + storeAddr, "--model-timeout", "1s", "--store-timeout", "500ms"}, styleArgs(tgt)...)...)
@@ -144,32 +140,7 @@ func testFaults(t *testing.T, tgt targetsapi.Target) {
 	phase := func() { time.Sleep(time.Second) }
 	phase() // all up
 
-	w := window{name: "model killed", from: time.Now()}
-	kill(model)
-	phase()
-	model = startModel()
-	w.recovered = time.Now()
-	windows = append(windows, w)
-	phase()
-
-	w = window{name: "model frozen", from: time.Now()}
-	if err := model.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := model.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	w.recovered = time.Now()
-	windows = append(windows, w)
-	phase()
-
-	w = window{name: "store killed", from: time.Now()}
-	kill(store)
-	phase()
-	store = startStore()
-	w.recovered = time.Now()
-	windows = append(windows, w)
+	windows = injectFaults(t, phase, model, store, startModel, startStore)
 	phase()
 	phase()
 	res := l.Stop()
@@ -358,4 +329,43 @@ func TestNoLeakAfterTimeouts(t *testing.T) {
 			t.Logf("goroutines %v (warm) → %v → %v, open fds %v (warm) → %v → %v", gw, g0, g1, fw, f0, f1)
 		})
 	}
+}
+
+// injectFaults runs the fault sequence both fault tests share: the model killed and
+// started again, frozen (SIGSTOP) for 1.5 s and thawed, the store killed and started
+// again, with phase() after each step. It returns the windows in which failures are
+// expected. The processes it starts are stopped by testutil's cleanup.
+func injectFaults(t *testing.T, phase func(), model, store *testutil.Process, startModel, startStore func() *testutil.Process) []window {
+	t.Helper()
+	kill := func(p *testutil.Process) {
+		_ = p.Signal(syscall.SIGKILL)
+		<-p.Done()
+	}
+	var windows []window
+	w := window{name: "model killed", from: time.Now()}
+	kill(model)
+	phase()
+	model = startModel()
+	w.recovered = time.Now()
+	windows = append(windows, w)
+	phase()
+
+	w = window{name: "model frozen", from: time.Now()}
+	if err := model.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := model.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	w.recovered = time.Now()
+	windows = append(windows, w)
+	phase()
+
+	w = window{name: "store killed", from: time.Now()}
+	kill(store)
+	phase()
+	startStore()
+	w.recovered = time.Now()
+	return append(windows, w)
 }

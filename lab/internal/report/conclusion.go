@@ -101,22 +101,7 @@ func Conclusion(r *results.Results) []string {
 	}
 	if s, a := byName[string(targetsapi.Sync)], byName[string(targetsapi.Async)]; s != nil && a != nil && s.Analysis != nil && a.Analysis != nil &&
 		s.Analysis.PeakThroughput > 0 && a.Analysis.PeakThroughput > 0 {
-		ratio := a.Analysis.PeakThroughput / s.Analysis.PeakThroughput
-		word := "more"
-		if ratio < 1 {
-			word = "less"
-		}
-		// A target that never fell behind only shows a lower bound.
-		bound := ""
-		hi := a
-		if ratio < 1 {
-			hi = s
-		}
-		if bp := hi.Analysis.Breakpoint; bp != nil && !bp.Reached {
-			bound = "at least "
-		}
-		out = append(out, fmt.Sprintf("At its peak the event loop completed %s%.2f× the blocking server's throughput (%.1f vs %.1f req/s, best 10 s): %s capacity from the same machine.",
-			bound, ratio, a.Analysis.PeakThroughput, s.Analysis.PeakThroughput, word))
+		out = append(out, peakComparison(s.Analysis, a.Analysis))
 	}
 	var gaps []string
 	for _, t := range r.Targets {
@@ -208,4 +193,30 @@ func sortedTargets(ts []*results.Target) []*results.Target {
 	rank := map[string]int{string(targetsapi.Sync): 0, string(targetsapi.Async): 1}
 	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Name] < rank[out[j].Name] })
 	return out
+}
+
+// peakComparison compares the two targets' peak throughput in one sentence. A target that
+// never fell behind only shows a lower bound of its capacity (its peak is what the users
+// offered), so the ratio is a bound in that direction, and no ratio at all when neither fell
+// behind.
+func peakComparison(s, a *results.Analysis) string {
+	reached := func(x *results.Analysis) bool { return x.Breakpoint == nil || x.Breakpoint.Reached }
+	sr, ar := reached(s), reached(a)
+	figures := fmt.Sprintf("%.1f vs %.1f req/s, best 10 s", a.PeakThroughput, s.PeakThroughput)
+	if !sr && !ar {
+		return fmt.Sprintf("Neither server fell behind the load offered, so their peaks (event loop vs blocking: %s) are the load the users offered, not capacities: this run does not rank them.", figures)
+	}
+	ratio := a.PeakThroughput / s.PeakThroughput
+	if ratio >= 1 {
+		bound := ""
+		if !ar {
+			bound = "at least "
+		}
+		return fmt.Sprintf("At its peak the event loop completed %s%.2f× the blocking server's throughput (%s): more capacity from the same machine.", bound, ratio, figures)
+	}
+	bound := ""
+	if !sr {
+		bound = "at most "
+	}
+	return fmt.Sprintf("At its peak the event loop completed only %s%.2f× the blocking server's throughput (%s): here the blocking server gets more from the same machine.", bound, ratio, figures)
 }

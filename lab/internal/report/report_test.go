@@ -15,6 +15,7 @@ import (
 	"predictlab/internal/loadgenjson"
 	"predictlab/internal/locustcsv"
 	"predictlab/lab/internal/analysis"
+	"predictlab/lab/internal/breakpoint"
 	"predictlab/lab/internal/envinfo"
 	"predictlab/lab/internal/jsonnum"
 	"predictlab/lab/internal/profile"
@@ -135,7 +136,7 @@ func TestSummaryGolden(t *testing.T) {
 			t.Parallel()
 			r := fixtureFor(tc.profile)
 			analysis.Analyze(r)
-			got, err := Markdown(r)
+			got, err := Markdown(r, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestMarkdownShowsStartLag(t *testing.T) {
 	r.Targets[0].Experiments[0].SelfCheck = &loadgenjson.SelfCheck{Valid: true, MaxStartLagMS: 21.5,
 		Timeline: []loadgenjson.Point{{Timestamp: 1, Users: 500, MaxLagMS: 3, MaxStartLagMS: 21.5}}}
 	analysis.Analyze(r)
-	md, err := Markdown(r)
+	md, err := Markdown(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestFailedExperimentIsNoResult(t *testing.T) {
 	if !strings.Contains(c, want) || strings.Contains(c, "Sync kept up") {
 		t.Errorf("conclusion:\n%s", c)
 	}
-	md, err := Markdown(r)
+	md, err := Markdown(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +438,7 @@ func TestStartStateNotes(t *testing.T) {
 			r := fixture()
 			r.Targets[0].Find(3).StartState = tc.state
 			analysis.Analyze(r)
-			md, err := Markdown(r)
+			md, err := Markdown(r, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -460,7 +461,7 @@ func TestInternalsWithoutMetricsIsOneLine(t *testing.T) {
 		}
 	}
 	analysis.Analyze(r)
-	md, err := Markdown(r)
+	md, err := Markdown(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestDistributedRunSaysOneMachine(t *testing.T) {
 				}
 			}
 			analysis.Analyze(r)
-			md, err := Markdown(r)
+			md, err := Markdown(r, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -581,7 +582,7 @@ func TestExternalPredictionsFromStatedParts(t *testing.T) {
 			r := fixture()
 			r.Settings.External, r.Settings.Stated = true, tc.stated
 			analysis.Analyze(r)
-			md, err := Markdown(r)
+			md, err := Markdown(r, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -599,5 +600,45 @@ func TestExternalPredictionsFromStatedParts(t *testing.T) {
 				t.Log(md)
 			}
 		})
+	}
+}
+
+// The peak comparison is a bound only in the direction the data allows, and no ranking at
+// all when neither target fell behind.
+func TestPeakComparison(t *testing.T) {
+	t.Parallel()
+	an := func(peak float64, reached bool) *results.Analysis {
+		return &results.Analysis{PeakThroughput: peak, Breakpoint: &breakpoint.Result{Reached: reached}}
+	}
+	for _, tc := range []struct {
+		name       string
+		sync, asyn *results.Analysis
+		want       string
+	}{
+		{"async ahead, async never fell behind", an(88, true), an(283.3, false), "completed at least 3.22× the blocking server's throughput"},
+		{"async ahead, both fell behind", an(88, true), an(176, true), "completed 2.00× the blocking"},
+		{"sync ahead, sync never fell behind", an(66, false), an(49.5, true), "completed only at most 0.75× the blocking server's throughput"},
+		{"sync ahead, both fell behind", an(66, true), an(49.5, true), "completed only 0.75× the blocking server's throughput (49.5 vs 66.0 req/s, best 10 s): here the blocking server gets more"},
+		{"neither fell behind", an(290, false), an(291, false), "Neither server fell behind the load offered"},
+	} {
+		if got := peakComparison(tc.sync, tc.asyn); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q lacks %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// summary.md links each chart, with its caption, where index.html shows it inline.
+func TestMarkdownLinksCharts(t *testing.T) {
+	t.Parallel()
+	r := fixture()
+	analysis.Analyze(r)
+	md, err := Markdown(r, []Chart{{File: "load_test.png", Title: "Experiment 2 — load_test", Caption: "What to look for: the knee."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart := strings.Index(md, "![Experiment 2 — load_test](load_test.png)\n\nWhat to look for: the knee.\n")
+	totals := strings.Index(md, "## Experiments 1–4")
+	if chart < 0 || totals < 0 || chart > totals {
+		t.Errorf("chart link at %d, totals section at %d; want the chart just before the totals:\n%s", chart, totals, md)
 	}
 }

@@ -169,13 +169,15 @@ func exp3Section(targets []*results.Target) section {
 		if c.Stable {
 			verdict = "yes"
 		}
+		rps := fmt.Sprintf("%.1f → %.1f", c.FirstRPS, c.SecondRPS)
+		latency := fmtMS(c.FirstMS) + " → " + fmtMS(c.SecondMS) + " (" + c.LatencyKind + ")"
 		if c.FirstRPS == 0 && c.SecondRPS == 0 {
-			verdict = "— (too short to split)"
+			// Fewer than five history rows once every user had started: no halves to compare.
+			verdict, rps, latency = "— (too short to split)", "—", "—"
 		}
-		tb.Rows = append(tb.Rows, []string{t.Name, fmt.Sprint(c.Users), pred, fmt.Sprintf("%.1f → %.1f", c.FirstRPS, c.SecondRPS),
-			fmtMS(c.FirstMS) + " → " + fmtMS(c.SecondMS) + " (" + c.LatencyKind + ")", verdict, burst(c)})
+		tb.Rows = append(tb.Rows, []string{t.Name, fmt.Sprint(c.Users), pred, rps, latency, verdict, burst(c)})
 		if c.AbovePrediction {
-			notes = append(notes, fmt.Sprintf("%s ran experiment 3 at %d users, above the %.0f users the queueing model predicts it can serve: expect a queue that grows, not a steady state.",
+			notes = append(notes, fmt.Sprintf("%s ran experiment 3 at %d users, above the %.0f users the queueing model predicts it can serve: expect its queue to grow until a request's latency reaches the pacing interval; from then on every user waits for its answer before sending again, so throughput holds at capacity, below what the users would offer, while latency stays high: a run that looks stable.",
 				upper(t.Name), c.Users, c.PredictedUsers))
 		}
 	}

@@ -92,16 +92,16 @@ func Rebuild(dir string) error {
 
 // render writes summary.md, the charts and index.html for analysed results.
 func render(dir string, r *results.Results) error {
-	md, err := Markdown(r)
+	charts, err := Charts(r)
+	if err != nil {
+		return fmt.Errorf("write charts: %w", err)
+	}
+	md, err := Markdown(r, charts)
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write summary: %w", err)
-	}
-	charts, err := Charts(r)
-	if err != nil {
-		return fmt.Errorf("write charts: %w", err)
 	}
 	for _, c := range charts {
 		if err := os.WriteFile(filepath.Join(dir, c.File), c.PNG, 0o644); err != nil {
@@ -118,11 +118,15 @@ func render(dir string, r *results.Results) error {
 	return nil
 }
 
-// Markdown renders summary.md. It reads r.Targets[i].Analysis, so call
+// Markdown renders summary.md, with the charts (written beside it) linked where
+// index.html shows them inline. It reads r.Targets[i].Analysis, so call
 // analysis.Analyze first.
-func Markdown(r *results.Results) (string, error) {
+func Markdown(r *results.Results, charts []Chart) (string, error) {
 	var b strings.Builder
-	if err := mdTemplate.Execute(&b, buildDoc(r)); err != nil {
+	if err := mdTemplate.Execute(&b, struct {
+		Doc    doc
+		Charts []Chart
+	}{buildDoc(r), charts}); err != nil {
 		return "", fmt.Errorf("render summary: %w", err)
 	}
 	return b.String(), nil

@@ -83,17 +83,19 @@ func fixtureFor(name string) *results.Results {
 		Env: envinfo.Env{CPUModel: "Test CPU", CPUs: 2, OS: "Test OS", Kernel: "6.0", Arch: "linux/amd64", GoVersion: "go1.26", GitCommit: "abc123", LabBuild: "test"},
 		Settings: results.Settings{Out: "output/x", Bind: "127.0.0.1", TargetsBin: "bin/targets", LoadgenBin: "bin/loadgen", LoadgenHTML: true, LoadgenFullHistory: true,
 			Experiments: []int{1, 2, 3, 4}, Services: []results.Command{{Name: "feature store", Args: []string{"bin/targets", "featurestore", "--addr", "127.0.0.1:6379"}}}}}
-	mk := func(name string, tgt profile.Target, capacity, base float64, start int64) *results.Target {
+	// exp3 is experiment 3's user count and where it came from, as the lab chooses it:
+	// the breaking point when experiment 2 reached one, else the largest count tested.
+	mk := func(name string, tgt profile.Target, capacity, base float64, start int64, exp3 int, exp3From string) *results.Target {
 		t := &results.Target{Name: name, URL: "http://127.0.0.1:x", Settings: tgt}
 		h1, h2 := history(start, 1, 1, 10, capacity, base), history(start+20, 300, 10, 30, capacity, base)
-		h3, h4 := history(start+60, 90, 90, 30, capacity, base), history(start+100, 500, 50, 10, capacity, base)
+		h3, h4 := history(start+60, exp3, exp3, 30, capacity, base), history(start+100, 500, 50, 10, capacity, base)
 		e1 := &results.Experiment{Number: 1, Name: "response_time", File: "response_time_" + name, Users: 1, SpawnRate: 1, RunTime: 10 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "1"}, Stats: summaryOf(h1, 0), History: h1}
 		e2 := &results.Experiment{Number: 2, Name: "load_test", File: "load_test_" + name, Users: 300, SpawnRate: 10, RunTime: 30 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "300"}, Stats: summaryOf(h2, 0), History: h2,
 			SelfCheck: &loadgenjson.SelfCheck{Valid: true, Timeline: []loadgenjson.Point{{Timestamp: start + 25, Users: 50, CPUPercent: 20}}}}
-		e3 := &results.Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: 90, SpawnRate: 90, RunTime: 30 * time.Second, UsersFrom: "breaking point",
-			Command: []string{"bin/loadgen", "-u", "90"}, Stats: summaryOf(h3, 0), History: h3}
+		e3 := &results.Experiment{Number: 3, Name: "max_performance", File: "max_performance_" + name, Users: exp3, SpawnRate: float64(exp3), RunTime: 30 * time.Second, UsersFrom: exp3From,
+			Command: []string{"bin/loadgen", "-u", fmt.Sprint(exp3)}, Stats: summaryOf(h3, 0), History: h3}
 		e4 := &results.Experiment{Number: 4, Name: "stress_test", File: "stress_test_" + name, Users: 500, SpawnRate: 50, RunTime: 10 * time.Second, UsersFrom: "profile",
 			Command: []string{"bin/loadgen", "-u", "500"}, Stats: summaryOf(h4, 0), Intended: summaryOf(h4, 300), History: h4}
 		var pts []scrape.Point
@@ -122,7 +124,8 @@ func fixtureFor(name string) *results.Results {
 		}
 		return t
 	}
-	r.Targets = []*results.Target{mk("sync", p.Sync, 88, 91, 1800000000), mk("async", p.Async, 400, 48, 1800001000)}
+	r.Targets = []*results.Target{mk("sync", p.Sync, 88, 91, 1800000000, 90, "breaking point"),
+		mk("async", p.Async, 400, 48, 1800001000, 300, "largest count tested (breaking point not reached)")}
 	return r
 }
 

@@ -40,8 +40,11 @@ import (
 const (
 	CPUThresholdPercent = 90
 	LagThreshold        = loadgenjson.LateMS * time.Millisecond
-	maxTimeline         = 86400
 )
+
+// MaxTimeline bounds a timeline (a day of seconds); later seconds still
+// count in the verdict but are not kept as points.
+const MaxTimeline = 86400
 
 // CPUWarning is Locust 2.12's root-logger warning, logged the first time the
 // CPU threshold is crossed; CPUEndWarning is logged at test stop.
@@ -82,6 +85,7 @@ type Monitor struct {
 	cpuHigh  bool
 	lagHigh  bool
 	startLog bool
+	taken    int // timeline points already returned by TakeRecent
 }
 
 // New returns a monitor reading CPU time from cpu (nil = ProcessCPU) and
@@ -143,7 +147,7 @@ func (m *Monitor) Tick(now time.Time, users int) loadgenjson.Point {
 // add folds p into the report; pure bookkeeping, used by Tick and tests.
 func (m *Monitor) add(p loadgenjson.Point) {
 	r := &m.report
-	if len(r.Timeline) < maxTimeline {
+	if len(r.Timeline) < MaxTimeline {
 		r.Timeline = append(r.Timeline, p)
 	}
 	r.MaxCPUPercent = max(r.MaxCPUPercent, p.CPUPercent)
@@ -194,6 +198,17 @@ func (m *Monitor) Verdict() loadgenjson.SelfCheck {
 	r := m.report
 	r.Warnings, r.Timeline = nil, nil
 	return r
+}
+
+// TakeRecent returns the timeline's points added since its previous call
+// (all of them the first time). A distributed worker sends them with each
+// stats report beside Verdict: every second reaches the master once, and
+// no message grows with the run's length. Call it from Tick's goroutine.
+func (m *Monitor) TakeRecent() []loadgenjson.Point {
+	tl := m.report.Timeline
+	out := append([]loadgenjson.Point{}, tl[m.taken:]...)
+	m.taken = len(tl)
+	return out
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

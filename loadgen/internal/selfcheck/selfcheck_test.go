@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"predictlab/internal/loadgenjson"
 )
 
 func TestMonitor(t *testing.T) {
@@ -99,5 +101,39 @@ func TestMonitorLateShare(t *testing.T) {
 	second(4, 500, 0, 0)            // 4 of 800: 0.5%
 	if r := m.Report(); !r.Valid || r.ScheduledRequests != 800 {
 		t.Fatalf("after 0.5%% late: report %+v", r)
+	}
+}
+
+// TakeRecent hands out each second once, in order: what a worker sends
+// with each report.
+func TestTakeRecent(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1795761380, 0)
+	m := New(t0, func() (time.Duration, error) { return 0, nil }, nil, nil)
+	if got := m.TakeRecent(); len(got) != 0 {
+		t.Fatalf("before any tick: %+v", got)
+	}
+	stamps := func(ps []loadgenjson.Point) []int64 {
+		out := []int64{}
+		for _, p := range ps {
+			out = append(out, p.Timestamp)
+		}
+		return out
+	}
+	for i := 1; i <= 3; i++ {
+		m.Tick(t0.Add(time.Duration(i)*time.Second), i)
+	}
+	if got := stamps(m.TakeRecent()); !reflect.DeepEqual(got, []int64{1795761381, 1795761382, 1795761383}) {
+		t.Fatalf("first report's seconds %v", got)
+	}
+	if got := m.TakeRecent(); len(got) != 0 {
+		t.Fatalf("nothing new, got %+v", got)
+	}
+	m.Tick(t0.Add(4*time.Second), 4)
+	if got := m.TakeRecent(); len(got) != 1 || got[0].Timestamp != 1795761384 || got[0].Users != 4 {
+		t.Fatalf("second report %+v", got)
+	}
+	if n := len(m.Report().Timeline); n != 4 {
+		t.Errorf("TakeRecent changed the report's timeline: %d points", n)
 	}
 }

@@ -455,7 +455,11 @@ func (w *Worker) sendReport(conn locustrpc.Conn) error {
 		locustproto.KV{Key: "user_classes_count", Value: w.classCounts()},
 		locustproto.KV{Key: "user_count", Value: w.userCount()})
 	if mon := w.check.Load(); mon != nil && w.sendCheck {
-		data = append(data, locustproto.KV{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(mon.Verdict())})
+		// The seconds since the last report let the master chart the
+		// workers, which generate the load, rather than its own process.
+		sc := mon.Verdict()
+		sc.Timeline = mon.TakeRecent()
+		data = append(data, locustproto.KV{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(sc)})
 	}
 	if err := conn.Send(locustproto.Message{Type: locustproto.TypeStats, Data: data, NodeID: w.id}); err != nil {
 		return err

@@ -102,12 +102,30 @@ type SelfCheck struct {
 	// spawn time (spawning many users at once); reported, not a verdict.
 	MaxStartLagMS float64  `json:"max_start_lag_ms"`
 	Warnings      []string `json:"warnings"`
-	Timeline      []Point  `json:"timeline"`
+	// Timeline has one point per second, whose points TimelineSource says.
+	Timeline []Point `json:"timeline"`
+	// TimelineSource says whose seconds Timeline holds: "" for one
+	// process (its own), TimelineWorkers or TimelineNone on a distributed
+	// master.
+	TimelineSource string `json:"timeline_source,omitempty"`
 	// Worker, on a distributed master, names the loadgen worker whose
 	// verdict and figures these are (the worst one); "" when they are the
 	// master process's own or for one process.
 	Worker string `json:"worker,omitempty"`
 }
+
+// TimelineSource values of a distributed master, whose own process sends
+// no requests: its CPU and lag would say nothing about the generators.
+const (
+	// TimelineWorkers: each point merges the loadgen workers' same second:
+	// the highest CPU, schedule lag and start lag of any of them, the
+	// scheduled and late requests of the one with the largest late share,
+	// and all their users. Seconds are the workers' clocks.
+	TimelineWorkers = "workers"
+	// TimelineNone: no worker sent a self-check (only Python workers), so
+	// the timeline is empty.
+	TimelineNone = "none"
+)
 
 // Point is one second of the self-check timeline.
 type Point struct {

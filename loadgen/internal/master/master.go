@@ -115,9 +115,10 @@ type Master struct {
 	lastSpawnTS float64
 	answered    map[string]bool // workers that said client_stopped or quit since the last Stop began
 	bucketed    bool            // some report had only Locust's buckets (warned once)
-	// checks are this test's workers' latest self-checks, by id, kept
-	// after a worker quits (its final report is the test's last word);
-	// Check is nil for a worker whose reports carry none (a Python worker).
+	// checks are this test's workers' self-checks (the latest verdict and
+	// every second sent), by id, kept after a worker quits (its final
+	// report is the test's last word); Check is nil for a worker whose
+	// reports carry none (a Python worker).
 	checks map[string]*WorkerCheck
 }
 
@@ -327,7 +328,7 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 				m.checks[node] = c
 			}
 			if sc, ok := locuststats.DecodeSelfCheck(data); ok {
-				c.Check = &sc
+				c.add(sc)
 			}
 		}
 	case locustproto.TypeSpawning:

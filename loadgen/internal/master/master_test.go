@@ -95,7 +95,8 @@ func TestWorkerLifecycle(t *testing.T) {
 		{Key: "user_classes_count", Value: locustproto.Map{{Key: "A", Value: int64(2)}}},
 		{Key: "user_count", Value: int64(2)},
 		{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(loadgenjson.SelfCheck{Valid: false,
-			MaxCPUPercent: 97.5, MaxScheduleLagMS: 41.25, ScheduledRequests: 200, LateRequests: 9})},
+			MaxCPUPercent: 97.5, MaxScheduleLagMS: 41.25, ScheduledRequests: 200, LateRequests: 9,
+			Timeline: []loadgenjson.Point{{Timestamp: 1700000000, Users: 2, CPUPercent: 97.5, MaxLagMS: 41.25, ScheduledRequests: 200, LateRequests: 9}}})},
 	}}
 	if err := c.Send(stat); err != nil {
 		t.Fatal(err)
@@ -117,6 +118,9 @@ func TestWorkerLifecycle(t *testing.T) {
 	sc := m.SelfCheck(loadgenjson.SelfCheck{Valid: true, MaxCPUPercent: 1})
 	if sc.Valid || sc.Worker != id+" (index 0)" || sc.MaxCPUPercent != 97.5 || sc.MaxScheduleLagMS != 41.25 || sc.LateRequests != 9 || sc.ScheduledRequests != 200 {
 		t.Errorf("run's self-check %+v, want the worker's", sc)
+	}
+	if len(sc.Timeline) != 1 || sc.Timeline[0].Users != 2 || sc.Timeline[0].LateRequests != 9 || sc.TimelineSource != loadgenjson.TimelineWorkers {
+		t.Errorf("run's timeline %+v (%q), want the worker's second", sc.Timeline, sc.TimelineSource)
 	}
 }
 

@@ -137,7 +137,17 @@ type SelfCheck struct {
 	LatePercent float64
 	Warnings    []string
 	Timeline    []CheckPoint
+	// TimelineNote, on a distributed master, says whose seconds Timeline
+	// holds (TimelineWorkersNote), or why there are none
+	// (TimelineNoneNote); "" for one process, whose own they are.
+	TimelineNote string
 }
+
+// Notes on a distributed master's self-check timeline (SelfCheck.TimelineNote).
+const (
+	TimelineWorkersNote = "The self-check chart shows the loadgen workers, which sent the requests (the master process sends none): each second, the highest CPU and schedule lag of any worker, on the workers' clocks."
+	TimelineNoneNote    = "No self-check chart: no worker sent a self-check (Python Locust workers send none), and the master process sends no requests, so its own CPU and schedule would say nothing about the generators."
+)
 
 // CheckPoint is one second of the self-check timeline.
 type CheckPoint struct {

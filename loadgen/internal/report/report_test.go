@@ -304,3 +304,41 @@ func TestPercentileSourceNote(t *testing.T) {
 		})
 	}
 }
+
+// A distributed master's report says whose seconds the self-check chart
+// shows: its loadgen workers', or none when only Python workers ran (no
+// chart of the master's idle process); one process's report says nothing.
+func TestSelfCheckTimelineNote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, note string
+		timeline   bool
+	}{
+		{"one process", "", true},
+		{"loadgen workers", TimelineWorkersNote, true},
+		{"python workers only", TimelineNoneNote, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := fixture()
+			d.SelfCheck.TimelineNote = tc.note
+			if !tc.timeline {
+				d.SelfCheck.Timeline = nil
+			}
+			var buf bytes.Buffer
+			if err := Write(&buf, d); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if got := strings.Contains(out, `id="check-timeline"`); got != (tc.note != "") {
+				t.Errorf("note shown = %v, want %v", got, tc.note != "")
+			}
+			if n := strings.Count(out, html.EscapeString(tc.note)); tc.note != "" && n != map[bool]int{true: 2, false: 1}[tc.timeline] {
+				t.Errorf("note %q appears %d times (in the verdict, and under the charts when there is a chart)", tc.note, n)
+			}
+			if got := strings.Contains(out, `<div id="chart-check"></div>`); got != tc.timeline {
+				t.Errorf("self-check chart shown = %v, want %v", got, tc.timeline)
+			}
+		})
+	}
+}

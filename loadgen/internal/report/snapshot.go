@@ -111,6 +111,12 @@ func FromSelfCheck(r loadgenjson.SelfCheck) *SelfCheck {
 	sc := &SelfCheck{Valid: r.Valid, MaxCPUPercent: r.MaxCPUPercent, MaxScheduleLagMs: r.MaxScheduleLagMS,
 		LatePercent: loadgenjson.LatePercentOf(r.LateRequests, r.ScheduledRequests),
 		Warnings:    append([]string(nil), r.Warnings...)}
+	switch r.TimelineSource {
+	case loadgenjson.TimelineWorkers:
+		sc.TimelineNote = TimelineWorkersNote
+	case loadgenjson.TimelineNone:
+		sc.TimelineNote = TimelineNoneNote
+	}
 	for _, p := range r.Timeline {
 		sc.Timeline = append(sc.Timeline, CheckPoint{Time: time.Unix(p.Timestamp, 0), Users: p.Users,
 			CPUPercent: p.CPUPercent, MaxLagMs: p.MaxLagMS})

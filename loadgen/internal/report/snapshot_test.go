@@ -104,7 +104,13 @@ func TestFromSelfCheck(t *testing.T) {
 	sc := FromSelfCheck(loadgenjson.SelfCheck{Valid: false, MaxCPUPercent: 95, MaxScheduleLagMS: 30, Warnings: []string{"w"},
 		Timeline: []loadgenjson.Point{{Timestamp: 1795761381, Users: 3, CPUPercent: 95, MaxLagMS: 30}}})
 	want := CheckPoint{Time: time.Unix(1795761381, 0), Users: 3, CPUPercent: 95, MaxLagMs: 30}
-	if sc.Valid || sc.MaxCPUPercent != 95 || sc.MaxScheduleLagMs != 30 || len(sc.Warnings) != 1 || len(sc.Timeline) != 1 || sc.Timeline[0] != want {
+	if sc.Valid || sc.MaxCPUPercent != 95 || sc.MaxScheduleLagMs != 30 || len(sc.Warnings) != 1 || len(sc.Timeline) != 1 || sc.Timeline[0] != want || sc.TimelineNote != "" {
 		t.Errorf("%+v", sc)
+	}
+	// A distributed master's: the note says whose seconds they are.
+	for source, note := range map[string]string{loadgenjson.TimelineWorkers: TimelineWorkersNote, loadgenjson.TimelineNone: TimelineNoneNote} {
+		if got := FromSelfCheck(loadgenjson.SelfCheck{TimelineSource: source}).TimelineNote; got != note {
+			t.Errorf("source %q: note %q, want %q", source, got, note)
+		}
 	}
 }

@@ -49,8 +49,9 @@ type Test struct {
 	// the HTML report and --json; called once the test has ended.
 	PercentileSource func() string
 	// SelfCheck, when set (a master), turns the master process's own
-	// self-check into the run's (the worst worker's); called once the test
-	// has ended.
+	// self-check into the run's: the worst worker's verdict and the
+	// workers' timeline, since the master process sends no requests;
+	// called once the test has ended, and by the web UI while it runs.
 	SelfCheck func(own loadgenjson.SelfCheck) loadgenjson.SelfCheck
 }
 

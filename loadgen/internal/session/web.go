@@ -98,7 +98,8 @@ func RunWeb(ctx context.Context, t Test) error {
 	// it: the loop publishes a copy each second.
 	var checkMu sync.Mutex
 	check := mon.Report()
-	// A master's is the worst generator's, its workers' included (t.SelfCheck).
+	// A master's is its workers': the worst one's verdict, their merged
+	// timeline (t.SelfCheck).
 	currentCheck := func() loadgenjson.SelfCheck {
 		checkMu.Lock()
 		c := check

@@ -276,6 +276,9 @@ type verdictJSON struct {
 	MaxScheduleLagMs float64  `json:"max_schedule_lag_ms"`
 	LatePercent      float64  `json:"late_percent"`
 	Warnings         []string `json:"warnings"`
+	// TimelineNote, on a distributed master, says whose seconds the chart
+	// shows (report.SelfCheck.TimelineNote).
+	TimelineNote string `json:"timeline_note,omitempty"`
 }
 
 func (s *Server) handleHistory(w http.ResponseWriter, _ *http.Request) {
@@ -283,7 +286,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, _ *http.Request) {
 	ans := historyJSON{Embedded: report.EmbeddedData(d)}
 	if sc := d.SelfCheck; sc != nil {
 		ans.Verdict = &verdictJSON{Valid: sc.Valid, MaxCPUPercent: sc.MaxCPUPercent,
-			MaxScheduleLagMs: sc.MaxScheduleLagMs, LatePercent: sc.LatePercent, Warnings: sc.Warnings}
+			MaxScheduleLagMs: sc.MaxScheduleLagMs, LatePercent: sc.LatePercent, Warnings: sc.Warnings, TimelineNote: sc.TimelineNote}
 		if ans.Verdict.Warnings == nil {
 			ans.Verdict.Warnings = []string{}
 		}

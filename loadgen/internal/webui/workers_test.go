@@ -2,7 +2,11 @@ package webui
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	"predictlab/loadgen/internal/report"
+	"predictlab/loadgen/internal/stats"
 )
 
 // A distributed master's /stats/requests lists its workers as Locust's
@@ -30,5 +34,32 @@ func TestStatsRequestsWorkers(t *testing.T) {
 	srv, _ = newTestServer(t, nil)
 	if _, ok := decode(t, do(t, srv.Handler(), "GET", "/stats/requests", nil))["workers"]; ok {
 		t.Error("a single process lists workers")
+	}
+}
+
+// A distributed master's /stats/history says whose seconds the self-check
+// chart shows, and the page has where to show it; a single process's
+// verdict has no note.
+func TestHistorySelfCheckNote(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServer(t, func(o *Options) {
+		o.Report = func(s *stats.Snapshot) *report.Data {
+			d := testReport(s)
+			d.SelfCheck.TimelineNote = report.TimelineWorkersNote
+			return d
+		}
+	})
+	verdict, _ := decode(t, do(t, srv.Handler(), "GET", "/stats/history", nil))["verdict"].(map[string]any)
+	if got := verdict["timeline_note"]; got != report.TimelineWorkersNote {
+		t.Errorf("timeline_note = %#v, want the workers' note", got)
+	}
+	if !strings.Contains(do(t, srv.Handler(), "GET", "/", nil).Body.String(), `id="check-note"`) {
+		t.Error("page has no place for the note")
+	}
+
+	srv, _ = newTestServer(t, nil)
+	verdict, _ = decode(t, do(t, srv.Handler(), "GET", "/stats/history", nil))["verdict"].(map[string]any)
+	if _, ok := verdict["timeline_note"]; ok || verdict == nil {
+		t.Errorf("a single process's verdict %#v has a timeline note", verdict)
 	}
 }

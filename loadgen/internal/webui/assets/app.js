@@ -195,6 +195,8 @@
 
   function renderVerdict(sc) {
     var v = $("verdict"), txt = $("verdict-text"), badge = v.querySelector(".badge"), hdr = $("st-check");
+    // A master's chart shows its workers' seconds (or none): say so.
+    $("check-note").textContent = (sc && sc.timeline_note) || "";
     if (!sc) {
       v.className = "verdict unknown"; badge.textContent = "SELF-CHECK"; txt.textContent = "No data yet.";
       hdr.textContent = "–"; hdr.className = "v"; return;

@@ -323,11 +323,16 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 				w.Users = counts(uc)
 			}
 			c := m.checks[node]
-			if c == nil {
+			sc, checked := locuststats.DecodeSelfCheck(data)
+			users, _ := get[int64](data, "user_count")
+			// A worker without users (a loadgen worker before its first
+			// spawn) says nothing of its generator: it is not a Python
+			// worker's unchecked one.
+			if c == nil && (checked || users > 0) {
 				c = &WorkerCheck{ID: node, Index: w.Index}
 				m.checks[node] = c
 			}
-			if sc, ok := locuststats.DecodeSelfCheck(data); ok {
+			if checked {
 				c.add(sc)
 			}
 		}

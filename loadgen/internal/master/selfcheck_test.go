@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"predictlab/internal/loadgenjson"
+	"predictlab/loadgen/internal/locustproto"
+	"predictlab/loadgen/internal/locuststats"
 )
 
 // The run's self-check is the worst generator's, named, on fixed data.
@@ -160,5 +162,34 @@ func TestWorkerCheckAdd(t *testing.T) {
 	}
 	if c.Check.Valid || c.Check.ScheduledRequests != 25 || !reflect.DeepEqual(secs, []int64{1, 2, 3}) {
 		t.Errorf("check %+v, seconds %v", c.Check, secs)
+	}
+}
+
+// Reports of workers without users (a loadgen worker before its first
+// spawn, as a web UI master sees between tests) do not count as Python
+// workers' unchecked generators; once users run, a report without a
+// self-check does.
+func TestIdleWorkerReports(t *testing.T) {
+	t.Parallel()
+	m := &Master{workers: map[string]*Worker{"lg": {ID: "lg"}, "py": {ID: "py", Index: 1}},
+		checks: map[string]*WorkerCheck{}, changed: make(chan struct{})}
+	report := func(id string, users int64, check bool) {
+		data := locustproto.Map{{Key: "user_count", Value: users}}
+		if check {
+			data = append(data, locustproto.KV{Key: locuststats.SelfCheckKey, Value: locuststats.EncodeSelfCheck(loadgenjson.SelfCheck{Valid: true, ScheduledRequests: 10})})
+		}
+		m.handle(id, locustproto.Message{Type: locustproto.TypeStats, NodeID: id, Data: data})
+	}
+	own := loadgenjson.SelfCheck{Valid: true}
+	report("lg", 0, false)
+	report("py", 0, false)
+	if sc := m.SelfCheck(own); len(sc.Warnings) != 0 || sc.TimelineSource != loadgenjson.TimelineWorkers {
+		t.Errorf("idle workers' reports gave %+v, want no verdict from them", sc)
+	}
+	report("lg", 5, true)
+	report("py", 5, false)
+	sc := m.SelfCheck(own)
+	if sc.Worker != "lg (index 0)" || len(sc.Warnings) != 1 || !strings.Contains(sc.Warnings[0], "1 workers sent none") {
+		t.Errorf("running workers' reports gave %+v", sc)
 	}
 }

@@ -504,17 +504,22 @@ func TestDistributedRunSaysOneMachine(t *testing.T) {
 	tests := []struct {
 		name    string
 		workers int
+		source  string // the self-checks' timeline_source
 		want    []string
 		notWant []string
 	}{
-		{"one process", 0, nil, []string{"one machine's figures", "loadgen workers"}},
-		{"master and 2 workers", 2, []string{
+		{"one process", 0, "", nil, []string{"one machine's figures", "loadgen workers"}},
+		{"master and 2 workers", 2, loadgenjson.TimelineWorkers, []string{
 			"a loadgen master and 2 loadgen workers per experiment (--loadgen-workers 2, Locust's master/worker protocol), all on this one machine",
 			"so these are one machine's figures",
 			"loadgen workers: 2 per experiment",
 			"each of its 2 workers: `bin/loadgen --worker --master-host 127.0.0.1 --master-port 40000 ApiSyncUser`",
 			"Workers that did not exit cleanly when their master quit: sync 1 worker 2 (exit -1).",
-		}, nil},
+			"the self-check below is the workers': each verdict the worst worker's, each flagged second the worst worker's in that second.",
+		}, []string{"master process's"}},
+		{"master and 2 workers, from a loadgen that kept the master's seconds", 2, "", []string{
+			"the self-check seconds below are the master process's, which sent no requests",
+		}, []string{"the self-check below is the workers'"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,6 +528,9 @@ func TestDistributedRunSaysOneMachine(t *testing.T) {
 			r.Settings.LoadgenWorkers = tc.workers
 			for _, tg := range r.Targets {
 				for _, e := range tg.Experiments {
+					if e.SelfCheck != nil {
+						e.SelfCheck.TimelineSource = tc.source
+					}
 					for i := range tc.workers {
 						code := 0
 						if tg.Name == "sync" && e.Number == 1 && i == 1 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"predictlab/internal/loadgenjson"
 	"predictlab/internal/targetsapi"
 	"predictlab/lab/internal/analysis"
 	"predictlab/lab/internal/jsonnum"
@@ -281,7 +282,7 @@ func validitySection(r *results.Results, targets []*results.Target) section {
 		}
 	}
 	if n := r.Settings.LoadgenWorkers; n > 0 {
-		s := fmt.Sprintf("loadgen ran as a master and %d local workers: every process shared this machine's %d CPUs with the services, and the self-check below judges the master process only.", n, r.Env.CPUs)
+		s := fmt.Sprintf("loadgen ran as a master and %d local workers: every process shared this machine's %d CPUs with the services, and %s", n, r.Env.CPUs, distributedCheck(targets))
 		var unclean []string
 		for _, t := range targets {
 			for _, e := range t.Experiments {
@@ -323,6 +324,21 @@ func validitySection(r *results.Results, targets []*results.Target) section {
 		l.Items = append(l.Items, it)
 	}
 	return section{Level: 2, Title: "Load generator and machine validity", Blocks: []block{l}}
+}
+
+// distributedCheck says whose self-check a distributed run's report shows:
+// the workers' (each verdict the worst worker's, each second the worst of
+// them in that second), unless a loadgen from before the workers sent
+// their seconds wrote some experiment's (the master process's own).
+func distributedCheck(targets []*results.Target) string {
+	for _, t := range targets {
+		for _, e := range t.Experiments {
+			if e.SelfCheck != nil && e.SelfCheck.TimelineSource != loadgenjson.TimelineWorkers {
+				return "the self-check seconds below are the master process's, which sent no requests (this loadgen did not collect its workers' seconds), so they cannot flag a worker."
+			}
+		}
+	}
+	return "the self-check below is the workers': each verdict the worst worker's, each flagged second the worst worker's in that second."
 }
 
 // startNote mentions an experiment whose target was not idle at once: a

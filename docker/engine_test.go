@@ -442,6 +442,7 @@ func TestEngine(t *testing.T) {
 
 	t.Run("WebUI", func(t *testing.T) { testWebUI(t, p, client) })
 	t.Run("DockerLab", func(t *testing.T) { testDockerLab(t, p) })
+	t.Run("Distributed", func(t *testing.T) { testDistributed(t, p) })
 	t.Run("Faults", func(t *testing.T) { testFaults(t, p) })
 
 	t.Run("Stop", func(t *testing.T) {

@@ -146,6 +146,15 @@ func (c *Child) signalGroup(sig syscall.Signal) {
 // kill is syscall.Kill; tests record the signals sent through it.
 var kill = syscall.Kill
 
+// Children lists every child started so far, in start order, exited ones
+// included (check Done before using a child's Pid: a reaped child's pid may
+// already name another process).
+func (s *Supervisor) Children() []*Child {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Child(nil), s.children...)
+}
+
 // Hurry makes every Stop, pending or future, send SIGKILL at once.
 func (s *Supervisor) Hurry() {
 	s.mu.Lock()

@@ -277,3 +277,29 @@ func TestWaitListening(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestChildren(t *testing.T) {
+	t.Parallel()
+	s := New(zerolog.Nop(), 200*time.Millisecond)
+	defer s.StopAll()
+	if got := s.Children(); len(got) != 0 {
+		t.Fatalf("children before any start: %d", len(got))
+	}
+	a, err := s.Start("a", "/bin/sh", []string{"-c", "exec sleep 100"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Start("b", "/bin/sh", []string{"-c", "exit 0"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-b.Done()
+	got := s.Children()
+	if len(got) != 2 || got[0] != a || got[1] != b {
+		t.Errorf("children %v, want a and the exited b, in start order", got)
+	}
+	got[0] = nil // a copy: the supervisor's list is its own
+	if s.Children()[0] != a {
+		t.Error("Children returned the supervisor's own slice")
+	}
+}

@@ -57,10 +57,50 @@ func (p Point) Verdict() string {
 		return fmt.Sprintf("%+.1f %%, but loadgen's self-check judged the run invalid", p.ErrorPct())
 	case math.Abs(p.ErrorPct()) <= Tolerance:
 		return fmt.Sprintf("%+.1f %%: within ±%g %%", p.ErrorPct(), Tolerance)
-	case p.ErrorPct() < 0:
-		return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does less than %s says%s", p.ErrorPct(), p.Bottleneck, p.formula(), p.serverNote())
 	}
-	return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does more than %s says%s", p.ErrorPct(), p.Bottleneck, p.formula(), p.serverNote())
+	dir := "more"
+	if p.ErrorPct() < 0 {
+		dir = "less"
+	}
+	note := p.serverNote()
+	if p.Bottleneck == queueing.StationCPU {
+		note = p.cpuNote()
+	}
+	return fmt.Sprintf("%+.1f %%: the model got the %s wrong: it does %s than %s says%s", p.ErrorPct(), p.Bottleneck, dir, p.formula(), note)
+}
+
+// ModelCPUMS is the CPU per request the model assumes across the processes
+// (the CPU station's demand), in milliseconds.
+func (p Point) ModelCPUMS() float64 {
+	return msOf(Network(p.Settings, max(p.Capacity.Cores, 1)).CPUPerRequest())
+}
+
+// cpuNote compares the CPU the point's processes used per request, from
+// /proc, with the model's, and says how busy the machine was and how much
+// of it went to other processes: the CPU station's evidence.
+func (p Point) cpuNote() string {
+	c := p.CPU
+	if c == nil {
+		return " (CPU per request not measured)"
+	}
+	pr := c.PerRequestMS
+	s := fmt.Sprintf(": measured %.1f ms of CPU per request across the processes (scoring %.1f, model %.1f, store %.2f, loadgen %.2f), the model %.1f ms; the machine was %s",
+		pr.Total, pr.Scoring, pr.Model, pr.Store, pr.Loadgen, p.ModelCPUMS(), c.busyText())
+	if cores := p.Capacity.Cores; cores > 0 && pr.Total > 0 {
+		left := float64(cores) * (1 - c.OthersBusy)
+		s += fmt.Sprintf("; what the others left of the %d cores allows %.2f / %.1f ms = %.1f req/s", cores, left, pr.Total, left/pr.Total*1000)
+	}
+	return s
+}
+
+// busyText is the machine's busy share in words, in shares of all its
+// cores: "98 % busy, other processes 7 %" (steal named when there was any).
+func (c *CPU) busyText() string {
+	s := fmt.Sprintf("%.0f %% busy, other processes %.0f %%", c.MachineBusy*100, c.OthersBusy*100)
+	if c.Steal >= 0.005 {
+		s += fmt.Sprintf(", hypervisor steal %.0f %%", c.Steal*100)
+	}
+	return s
 }
 
 // ModelServerMS is the busy time per request the model expects of the

@@ -180,7 +180,10 @@ type Point struct {
 	// Server is what the scoring service's /metrics says it spent per
 	// request over the measurement window (zero when it could not tell).
 	Server ServerTime `json:"-"`
-	Error  string     `json:"-"`
+	// CPU is what the point's processes and the machine used over the
+	// measurement window, from /proc (nil: not measured, e.g. not Linux).
+	CPU   *CPU   `json:"cpu"`
+	Error string `json:"-"`
 }
 
 // Counts reports whether the point is a capacity measurement that can be
@@ -337,15 +340,29 @@ func (s *Sweeper) point(ctx context.Context, tn string, v Setting, n, total int)
 	spec := experiment.Spec{Name: p.File, Dir: cfg.Out, Loadgen: cfg.LoadgenBin, Host: url, Users: p.Users,
 		SpawnRate: math.Max(1, float64(p.Users)/cfg.Timing.Ramp.Seconds()), RunTime: cfg.Timing.RunTime,
 		UserClass: t.UserClass, HTML: true, FullHistory: true}
-	// The scoring service's internals, every second while loadgen runs.
+	// The scoring service's internals, every second while loadgen runs,
+	// and the CPU its processes and the machine use.
 	sctx, stopScrape := context.WithCancel(ctx)
 	scraped := make(chan []scrape.Sample, 1)
 	go func() {
 		scraped <- scrape.Scraper{Service: tn + " scoring", URL: url + "/metrics", Interval: time.Second}.Run(sctx)
 	}()
+	pids := map[string]int{}
+	for _, c := range children {
+		switch c.Name {
+		case storeName:
+			pids[RoleStore] = c.Pid()
+		case tn + " model":
+			pids[RoleModel] = c.Pid()
+		case tn + " scoring":
+			pids[RoleScoring] = c.Pid()
+		}
+	}
+	cpuRead := make(chan []cpuSample, 1)
+	go func() { cpuRead <- s.samplerFor(pids).run(sctx) }()
 	out, err := experiment.Run(ctx, s.sup, spec, nil)
 	stopScrape()
-	samples := <-scraped
+	samples, cpuSamples := <-scraped, <-cpuRead
 	p.LoadAvg = float64(envinfo.LoadAvg())
 	if err != nil {
 		p.Error = err.Error()
@@ -368,6 +385,9 @@ func (s *Sweeper) point(ctx context.Context, tn string, v Setting, n, total int)
 	}
 	p.MeasuredRPS = p.Measured.RPS
 	p.Server = ServerTimeOf(samples, t, p.Measured.From, p.Measured.To)
+	if w := p.Measured.To - p.Measured.From; w > 0 {
+		p.CPU = CPUOf(cpuSamples, p.Measured.From, p.Measured.To, p.MeasuredRPS+float64(p.Measured.Failures)/w)
+	}
 	p.Valid = p.SelfCheck != nil && p.SelfCheck.Valid
 	p.GeneratorBound = p.Measured.KeptUp() || (p.SelfCheck != nil && p.SelfCheck.MaxCPUPercent >= 90)
 	verdict := fmt.Sprintf("%+.1f %% from the prediction", p.ErrorPct())
@@ -407,7 +427,7 @@ func (s *Sweeper) startServices(ctx context.Context, t profile.Target, file stri
 	}
 	dial := func(port int) string { return net.JoinHostPort(cfg.dialHost(), strconv.Itoa(port)) }
 	bind := func(port int) string { return net.JoinHostPort(cfg.Bind, strconv.Itoa(port)) }
-	store, log, err := start("feature store", []string{"featurestore", "--addr", bind(cfg.Ports.Store)})
+	store, log, err := start(storeName, []string{"featurestore", "--addr", bind(cfg.Ports.Store)})
 	if err != nil {
 		return children, "", err
 	}
@@ -440,6 +460,9 @@ func (s *Sweeper) startServices(ctx context.Context, t profile.Target, file stri
 	}
 	return children, "http://" + dial(sp), nil
 }
+
+// storeName is the feature store child's name.
+const storeName = "feature store"
 
 // fileName is a point's Locust-format file base: sweep_KNOB_VALUE_TARGET.
 func fileName(knob, raw, target string) string {

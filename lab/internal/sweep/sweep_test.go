@@ -202,6 +202,10 @@ func fixture(t *testing.T) *Result {
 				MedianMS: 500, LoadAvg: 1.5, SelfCheck: &loadgenjson.SelfCheck{Valid: true, MaxCPUPercent: 12}}
 			p.Measured = Measured{RPS: p.MeasuredRPS, OfferedRPS: float64(p.Users)}
 			p.GeneratorBound = p.Measured.KeptUp()
+			if m := p.ModelCPUMS(); tn != "sync" || i > 0 { // sync c=0: not measured
+				p.CPU = &CPU{PerRequestMS: ProcessCPU{Scoring: m - 1, Model: 0.7, Store: 0.15, Loadgen: 0.15, Total: m},
+					MachineBusy: 0.9, OthersBusy: 0.05, Seconds: 9}
+			}
 			r.Points = append(r.Points, p)
 		}
 	}
@@ -233,6 +237,40 @@ func TestConclusion(t *testing.T) {
 	if len(misses) != 1 || !strings.Contains(misses[0].Verdict(), "the model got the scoring pool wrong") ||
 		!strings.Contains(misses[0].Verdict(), "/metrics: the scoring pool was busy 148.4 ms per request, the model expects 122.5 ms; the machine's load average was 14.0 on 2 cores") {
 		t.Errorf("misses: %s", misses[0].Verdict())
+	}
+}
+
+// TestCPUVerdict: a miss at the CPU station names the CPU each process
+// used per request beside the model's, and how busy the machine was.
+func TestCPUVerdict(t *testing.T) {
+	t.Parallel()
+	r := fixture(t)
+	k, _ := LookupKnob("loops")
+	v, _ := k.Parse("2")
+	p := r.Points[7] // async, 20 ms
+	v.Apply(&p.Settings)
+	c, err := Network(p.Settings, 2).Predict()
+	if err != nil || c.Bottleneck != queueing.StationCPU {
+		t.Fatalf("async loops=2 at 20 ms: %+v, %v; want the CPU as bottleneck", c, err)
+	}
+	p.Capacity, p.PredictedRPS, p.Bottleneck, p.Stations = c, c.PredictedRPS, c.Bottleneck, c.Stations
+	p.MeasuredRPS = 79.7
+	p.CPU = &CPU{PerRequestMS: ProcessCPU{Scoring: 22.6, Model: 0.8, Store: 0.15, Loadgen: 0.1, Total: 23.65},
+		MachineBusy: 0.985, OthersBusy: 0.04, Steal: 0.012, Seconds: 9}
+	want := "-11.5 %: the model got the CPU wrong: it does less than cores / CPU per request = 2 / 22.20 ms says: " +
+		"measured 23.6 ms of CPU per request across the processes (scoring 22.6, model 0.8, store 0.15, loadgen 0.10), the model 22.2 ms; " +
+		"the machine was 98 % busy, other processes 4 %, hypervisor steal 1 %; what the others left of the 2 cores allows 1.92 / 23.6 ms = 81.2 req/s"
+	if got := p.Verdict(); got != want {
+		t.Errorf("verdict\n got %s\nwant %s", got, want)
+	}
+	p.CPU = nil
+	if got := p.Verdict(); !strings.HasSuffix(got, "says (CPU per request not measured)") {
+		t.Errorf("verdict without /proc: %s", got)
+	}
+	// The scoring loop's /metrics note is for the loop, not the CPU station.
+	p.Server = ServerTime{Station: queueing.StationScoringLoop, PerRequestMS: 24, CapacityRPS: 83}
+	if got := p.Verdict(); strings.Contains(got, "/metrics") {
+		t.Errorf("CPU verdict with the loop's note: %s", got)
 	}
 }
 
@@ -277,7 +315,7 @@ func TestWriteGolden(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"bottleneck", "generator_bound", "measured_rps", "predicted_rps", "stations", "target", "valid", "value"}
+	want := []string{"bottleneck", "cpu", "generator_bound", "measured_rps", "predicted_rps", "stations", "target", "valid", "value"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("point keys %v, want %v", keys, want)
 	}

@@ -62,9 +62,12 @@ var stationNames = []string{queueing.StationScoringPool, queueing.StationScoring
 // row is one point as the tables show it.
 type row struct {
 	Target, Value, Predicted, Bottleneck, Measured, Verdict, Users, Median, SelfCheck, Load, File, Server string
-	Stations                                                                                              []string
-	Explanation                                                                                           string
-	Miss                                                                                                  bool
+	// CPU is the processes' CPU per request, measured / model; Machine the
+	// machine's busy share over the same window.
+	CPU, Machine string
+	Stations     []string
+	Explanation  string
+	Miss         bool
 }
 
 func (r *Result) rows() []row {
@@ -86,6 +89,11 @@ func (r *Result) rows() []row {
 		}
 		if p.Server.PerRequestMS > 0 {
 			w.Server = fmt.Sprintf("%.1f / %.1f", p.Server.PerRequestMS, p.ModelServerMS())
+		}
+		w.CPU, w.Machine = "not measured", "not measured"
+		if p.Error == "" && p.CPU != nil {
+			w.CPU = fmt.Sprintf("%.1f / %.1f", p.CPU.PerRequestMS.Total, p.ModelCPUMS())
+			w.Machine = p.CPU.busyText()
 		}
 		if p.LoadAvg > 0 {
 			w.Load = fmt.Sprintf("%.1f", p.LoadAvg)
@@ -115,6 +123,7 @@ func (r *Result) Method() []string {
 		fmt.Sprintf("Prediction (package queueing): every station gets a capacity — scoring pool W / E[S], model pool W_m / (E[D] × fanout), each event loop L / c, the CPU cores / CPU per request (%d cores) — and the smallest names the bottleneck. A blocking pool is also solved as a closed network by exact mean-value analysis (its W workers queue for the cores), which can only lower the prediction. Added costs (measured on the lab's 2-core machine): feature fetch %s, %s CPU per request across all processes, %s per request on a scoring loop, %s per call on a model loop, and %.2f ms of process CPU per ms of configured CPU cost.",
 			r.Config.Cores, queueing.DefaultFeatureFetch, queueing.DefaultRequestCPU, queueing.DefaultLoopCPU, queueing.DefaultModelLoopCPU, queueing.CPUCostFactor),
 		"The CPU cost is busy work that spins until its thread's own CPU clock has advanced by c (Linux): a worker descheduled while spinning does not count that time, so the cores are a real queue and cores / CPU per request a hard bound.",
+		"CPU ms/request (Linux): each process's CPU time (utime + stime from /proc/PID/stat: the scoring and model services, the feature store, loadgen) read every 250 ms, taken over the readings nearest the measurement window and divided by the requests answered per second in it; beside it the model's CPU per request. Machine: the share of all cores' time that was not idle over the same window (/proc/stat; iowait counts as idle), the part of it the four processes do not account for (other processes, the lab's own included), and the hypervisor's steal when there was any.",
 		"Scoring busy ms/request: the scoring service's own counters over the same window (workers' busy seconds for a pool, loops' busy seconds for an event loop, per request answered), beside what the model expects (W / predicted rate for a pool, c for a loop).",
 		fmt.Sprintf("The machine is shared: the load average column shows what else ran (%d cores); points at a high load are noisier, and a CPU-bound station gets less than the whole cores the model assumes.", r.Env.CPUs),
 	}
@@ -145,11 +154,11 @@ func (r *Result) Markdown(withChart bool) string {
 		b.WriteString("What to look for: each measured point (circle) on its target's dashed predicted line; a bend in the line is the bottleneck moving to another station (labelled at each point); a ring is a run loadgen's self-check judged invalid; a triangle is a lower bound (generator-bound).\n\n")
 	}
 	b.WriteString("## Points: measured vs predicted\n\n")
-	fmt.Fprintf(&b, "| target | %s | predicted req/s | bottleneck | measured req/s | vs prediction | users | median ms | scoring busy ms/request, measured / model | loadgen self-check | load avg |\n", r.Knob)
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| target | %s | predicted req/s | bottleneck | measured req/s | vs prediction | users | median ms | scoring busy ms/request, measured / model | CPU ms/request, measured / model | machine | loadgen self-check | load avg |\n", r.Knob)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range r.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Target, w.Value, w.Predicted, w.Bottleneck,
-			w.Measured, w.Verdict, w.Users, w.Median, w.Server, w.SelfCheck, w.Load)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w.Target, w.Value, w.Predicted, w.Bottleneck,
+			w.Measured, w.Verdict, w.Users, w.Median, w.Server, w.CPU, w.Machine, w.SelfCheck, w.Load)
 	}
 	b.WriteString("\n## Stations: each one's capacity (req/s)\n\n")
 	fmt.Fprintf(&b, "| target | %s | %s |\n|---|---|%s\n", r.Knob, strings.Join(stationNames, " | "), strings.Repeat("---|", len(stationNames)))

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"predictlab/lab/internal/scrape"
 )
 
 // Roles of the processes whose CPU a point measures, as sweep.json names them.
@@ -46,8 +48,10 @@ type CPU struct {
 	OthersBusy float64 `json:"others_busy"`
 	// Steal is the share the hypervisor gave to other guests (0 on bare metal).
 	Steal float64 `json:"steal"`
-	// Seconds is the window's length as the counters were read.
-	Seconds float64 `json:"seconds"`
+	// Seconds is the window's length as the counters were read, Requests
+	// the requests answered in it (the per-request figures' divisor).
+	Seconds  float64 `json:"seconds"`
+	Requests float64 `json:"requests"`
 }
 
 // machineCPU is the first ("cpu") line of /proc/stat, in USER_HZ ticks.
@@ -189,18 +193,53 @@ func nearest(samples []cpuSample, at float64) cpuSample {
 	return best
 }
 
+// requestsAt is the scoring service's answered-request counter at t,
+// interpolated between the /metrics samples around it (false when t is
+// outside them or the counter is missing).
+func requestsAt(scraped []scrape.Sample, t time.Time) (float64, bool) {
+	for i := 1; i < len(scraped); i++ {
+		a, b := scraped[i-1], scraped[i]
+		if t.Before(a.Time) || t.After(b.Time) {
+			continue
+		}
+		x, okA := a.Values[scrape.RequestsCount]
+		y, okB := b.Values[scrape.RequestsCount]
+		if !okA || !okB {
+			return 0, false
+		}
+		span := b.Time.Sub(a.Time).Seconds()
+		if span <= 0 {
+			return y, true
+		}
+		return x + (y-x)*t.Sub(a.Time).Seconds()/span, true
+	}
+	return 0, false
+}
+
 // CPUOf computes what the point's processes and the machine used over the
-// measurement window [from, to] (Unix seconds, loadgen's history), per
-// request at rps requests per second answered or failed in it. It returns nil when
-// the counters do not cover the window (no /proc, or a process not read
-// at both ends).
-func CPUOf(samples []cpuSample, from, to, rps float64) *CPU {
-	if len(samples) < 2 || rps <= 0 || to <= from {
+// measurement window [from, to] (Unix seconds, loadgen's history), taken
+// between the counter readings nearest its ends, per request the scoring
+// service answered between those readings (its /metrics counter,
+// interpolated to the readings' times; failing that, rps, the rate
+// loadgen measured, times their interval). It returns nil when the
+// counters do not cover the window (no /proc, or a process not read at
+// both ends).
+func CPUOf(samples []cpuSample, scraped []scrape.Sample, from, to, rps float64) *CPU {
+	if len(samples) < 2 || to <= from {
 		return nil
 	}
 	a, b := nearest(samples, from), nearest(samples, to)
 	dt := b.At.Sub(a.At).Seconds()
 	if dt <= 0 || b.Machine.Total <= a.Machine.Total {
+		return nil
+	}
+	requests := rps * dt
+	x, okA := requestsAt(scraped, a.At)
+	y, okB := requestsAt(scraped, b.At)
+	if okA && okB && y > x {
+		requests = y - x
+	}
+	if requests <= 0 {
 		return nil
 	}
 	per := map[string]float64{}
@@ -213,17 +252,14 @@ func CPUOf(samples []cpuSample, from, to, rps float64) *CPU {
 		}
 		sec := float64(y-x) / userHZ
 		total += sec
-		// CPU seconds per wall second over the readings' window, divided by
-		// the completion rate over loadgen's: both windows see the same
-		// steady state, while their edges differ by a fraction of a second.
-		per[role] = sec / dt / rps * 1000
+		per[role] = sec / requests * 1000
 	}
 	ticks := float64(b.Machine.Total - a.Machine.Total)
 	idle := float64(b.Machine.Idle - a.Machine.Idle)
 	busy := 1 - idle/ticks
 	c := &CPU{PerRequestMS: ProcessCPU{Scoring: per[RoleScoring], Model: per[RoleModel], Store: per[RoleStore],
-		Loadgen: per[RoleLoadgen], Total: total / dt / rps * 1000},
-		MachineBusy: busy, Steal: float64(b.Machine.Steal-a.Machine.Steal) / ticks, Seconds: dt}
+		Loadgen: per[RoleLoadgen], Total: total / requests * 1000},
+		MachineBusy: busy, Steal: float64(b.Machine.Steal-a.Machine.Steal) / ticks, Seconds: dt, Requests: requests}
 	c.OthersBusy = max(0, busy-total*userHZ/ticks)
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"predictlab/lab/internal/scrape"
 )
 
 func TestParseProcessStat(t *testing.T) {
@@ -112,28 +114,46 @@ func TestCPUOf(t *testing.T) {
 		}
 		samples = append(samples, s)
 	}
-	// Window 1002.1-1009.9 s at 90 req/s: the readings at 1002 and 1010 s
-	// (8 s): scoring 1.8 CPU-s/s / 90 = 20 ms per request.
-	c := CPUOf(samples, 1002.1, 1009.9, 90)
-	if c == nil {
-		t.Fatal("no CPU")
+	// Window 1002.1-1009.9 s: the readings at 1002 and 1010 s (8 s). The
+	// scoring service's counter, scraped at half seconds, says 100 req/s;
+	// loadgen says 90 (its window's edges differ): the counter between the
+	// readings is the divisor, so scoring's 1.8 CPU-s/s is 18 ms per request.
+	var scraped []scrape.Sample
+	for i := 0; i <= 12; i++ {
+		at := base.Add(500*time.Millisecond + time.Duration(i)*time.Second)
+		scraped = append(scraped, scrape.Sample{Time: at, Values: map[string]float64{scrape.RequestsCount: 100 * (float64(i) + 0.5)}})
 	}
 	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
-	pr := c.PerRequestMS
-	if !near(pr.Scoring, 20) || !near(pr.Model, 80.0/90) || !near(pr.Store, 20.0/90) || !near(pr.Loadgen, 10.0/90) ||
-		!near(pr.Total, 1910.0/90) || !near(c.Seconds, 8) {
-		t.Errorf("per request %+v over %.2f s", pr, c.Seconds)
+	tests := []struct {
+		name    string
+		scraped []scrape.Sample
+		perReq  float64 // ms of scoring CPU per request
+	}{
+		{"requests from the scoring service's counter", scraped, 18},
+		{"no /metrics: loadgen's rate", nil, 20},
 	}
-	// 194 of 200 ticks busy; the four used 191; steal 1.
-	if !near(c.MachineBusy, 0.97) || !near(c.OthersBusy, 0.015) || !near(c.Steal, 0.005) {
-		t.Errorf("machine busy %v, others %v, steal %v", c.MachineBusy, c.OthersBusy, c.Steal)
+	for _, tc := range tests {
+		c := CPUOf(samples, tc.scraped, 1002.1, 1009.9, 90)
+		if c == nil {
+			t.Fatalf("%s: no CPU", tc.name)
+		}
+		k := tc.perReq / 18 // the other processes scale alike
+		pr := c.PerRequestMS
+		if !near(pr.Scoring, tc.perReq) || !near(pr.Model, 0.8*k) || !near(pr.Store, 0.2*k) || !near(pr.Loadgen, 0.1*k) ||
+			!near(pr.Total, 19.1*k) || !near(c.Seconds, 8) || !near(c.Requests, 800/k) {
+			t.Errorf("%s: per request %+v, %v requests over %.2f s", tc.name, pr, c.Requests, c.Seconds)
+		}
+		// 194 of 200 ticks busy; the four used 191; steal 1.
+		if !near(c.MachineBusy, 0.97) || !near(c.OthersBusy, 0.015) || !near(c.Steal, 0.005) {
+			t.Errorf("%s: machine busy %v, others %v, steal %v", tc.name, c.MachineBusy, c.OthersBusy, c.Steal)
+		}
 	}
 	// A process missing at one end (loadgen not yet running) or no /proc: not measured.
 	delete(samples[8].Procs, RoleLoadgen)
-	if c := CPUOf(samples, 1002.1, 1009.9, 90); c != nil {
+	if c := CPUOf(samples, scraped, 1002.1, 1009.9, 90); c != nil {
 		t.Errorf("loadgen unread at the window's start, got %+v", c)
 	}
-	if c := CPUOf(nil, 1002, 1010, 90); c != nil {
+	if c := CPUOf(nil, scraped, 1002, 1010, 90); c != nil {
 		t.Errorf("no samples, got %+v", c)
 	}
 }

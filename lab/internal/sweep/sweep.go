@@ -386,7 +386,7 @@ func (s *Sweeper) point(ctx context.Context, tn string, v Setting, n, total int)
 	p.MeasuredRPS = p.Measured.RPS
 	p.Server = ServerTimeOf(samples, t, p.Measured.From, p.Measured.To)
 	if w := p.Measured.To - p.Measured.From; w > 0 {
-		p.CPU = CPUOf(cpuSamples, p.Measured.From, p.Measured.To, p.MeasuredRPS+float64(p.Measured.Failures)/w)
+		p.CPU = CPUOf(cpuSamples, samples, p.Measured.From, p.Measured.To, p.MeasuredRPS+float64(p.Measured.Failures)/w)
 	}
 	p.Valid = p.SelfCheck != nil && p.SelfCheck.Valid
 	p.GeneratorBound = p.Measured.KeptUp() || (p.SelfCheck != nil && p.SelfCheck.MaxCPUPercent >= 90)

@@ -204,7 +204,7 @@ func fixture(t *testing.T) *Result {
 			p.GeneratorBound = p.Measured.KeptUp()
 			if m := p.ModelCPUMS(); tn != "sync" || i > 0 { // sync c=0: not measured
 				p.CPU = &CPU{PerRequestMS: ProcessCPU{Scoring: m - 1, Model: 0.7, Store: 0.15, Loadgen: 0.15, Total: m},
-					MachineBusy: 0.9, OthersBusy: 0.05, Seconds: 9}
+					MachineBusy: 0.9, OthersBusy: 0.05, Seconds: 9, Requests: 9 * p.MeasuredRPS}
 			}
 			r.Points = append(r.Points, p)
 		}

@@ -38,13 +38,16 @@ const (
 	DefaultRequestCPU = 1 * time.Millisecond
 	// CPUCostFactor is the process CPU one millisecond of configured
 	// --cpu-cost takes. The services burn the cost on the thread's own CPU
-	// clock, which a system call reads every few microseconds; the process
-	// spends a little more than the clock shows (the reads' kernel entries,
-	// the Go runtime's other threads keeping time and preempting the spin).
-	// Measured: 1.05 alone (50 × 20 ms burned: 1.05 s of process CPU), 1.05–1.08
-	// in a scoring service under load (11.03 ms per request at c = 10 ms, 22.2 ms
-	// at c = 20 ms, less the 0.5 ms the service spends without a cost).
-	CPUCostFactor = 1.06
+	// clock, read with a raw system call every microsecond or so; the process
+	// spends a little more than the clock shows (the Go runtime's other
+	// threads keeping time and preempting the spin). Measured on the 2-core VM
+	// under a load average of 13-19: 1.01-1.02 for two locked 20 ms burners
+	// alone, and 20.8-21.0 ms of scoring CPU per request at c = 20 ms with
+	// two loops (40 s windows), less the 0.5 ms the service spends without a
+	// cost. Before the clock was read with a raw call it was 1.05-1.06 on the
+	// quiet VM and 1.13 under that load (23.2 ms per request): Go's monitor
+	// thread kept taking the burner's P while it sat in the system call.
+	CPUCostFactor = 1.02
 	// DefaultLoopCPU is the part of it a scoring event loop runs per
 	// request (parse, the feature GET's callback, the replies).
 	DefaultLoopCPU = 100 * time.Microsecond

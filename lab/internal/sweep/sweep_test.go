@@ -218,7 +218,7 @@ func TestConclusion(t *testing.T) {
 	text := strings.Join(r.Conclusion(), "\n")
 	for _, want := range []string{
 		"**Crossover:** Between cpu-cost=10 and cpu-cost=20 the blocking pool (sync) takes the lead (measured sync 66.0 vs async 49.0 req/s at 20 ms)",
-		"the model puts the crossover at c ≈ 13.6 ms",
+		"the model puts the crossover at c ≈ 13.5 ms",
 		"--set loops=2",
 		"moves from the CPU to the scoring event loop", // async: CPU at 0 ms, then the loop
 		"the 8 scoring workers also wait",
@@ -235,7 +235,7 @@ func TestConclusion(t *testing.T) {
 	r.Points[3].LoadAvg = 14
 	_, _, misses := r.Accuracy()
 	if len(misses) != 1 || !strings.Contains(misses[0].Verdict(), "the model got the scoring pool wrong") ||
-		!strings.Contains(misses[0].Verdict(), "/metrics: the scoring pool was busy 148.4 ms per request, the model expects 122.5 ms; the machine's load average was 14.0 on 2 cores") {
+		!strings.Contains(misses[0].Verdict(), "/metrics: the scoring pool was busy 148.4 ms per request, the model expects 120.8 ms; the machine's load average was 14.0 on 2 cores") {
 		t.Errorf("misses: %s", misses[0].Verdict())
 	}
 }
@@ -257,8 +257,8 @@ func TestCPUVerdict(t *testing.T) {
 	p.MeasuredRPS = 79.7
 	p.CPU = &CPU{PerRequestMS: ProcessCPU{Scoring: 22.6, Model: 0.8, Store: 0.15, Loadgen: 0.1, Total: 23.65},
 		MachineBusy: 0.985, OthersBusy: 0.04, Steal: 0.012, Seconds: 9}
-	want := "-11.5 %: the model got the CPU wrong: it does less than cores / CPU per request = 2 / 22.20 ms says: " +
-		"measured 23.6 ms of CPU per request across the processes (scoring 22.6, model 0.8, store 0.15, loadgen 0.10), the model 22.2 ms; " +
+	want := "-14.7 %: the model got the CPU wrong: it does less than cores / CPU per request = 2 / 21.40 ms says: " +
+		"measured 23.6 ms of CPU per request across the processes (scoring 22.6, model 0.8, store 0.15, loadgen 0.10), the model 21.4 ms; " +
 		"the machine was 98 % busy, other processes 4 %, hypervisor steal 1 %; what the others left of the 2 cores allows 1.92 / 23.6 ms = 81.2 req/s"
 	if got := p.Verdict(); got != want {
 		t.Errorf("verdict\n got %s\nwant %s", got, want)

@@ -39,3 +39,32 @@ func TestBurnCostsCPUTime(t *testing.T) {
 		t.Errorf("%d burners of %v spent %v of CPU, want at least %v", n, d, spent, n*d*9/10)
 	}
 }
+
+// BenchmarkBurnOverhead reports the process CPU that GOMAXPROCS burners of
+// 20 ms (the event loops of a CPU-bound sweep point) spend per millisecond
+// burned, as cpu/burned: what queueing.CPUCostFactor stands for. Reading the
+// thread's clock through a Syscall instead of a raw call made it 1.07-1.20.
+func BenchmarkBurnOverhead(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("per-thread CPU clock used on Linux only")
+	}
+	const d = 20 * time.Millisecond
+	n := runtime.GOMAXPROCS(0)
+	var ru syscall.Rusage
+	cpu := func() time.Duration {
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	before := cpu()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); Burn(d) }()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(cpu()-before)/float64(time.Duration(b.N*n)*d), "cpu/burned")
+}

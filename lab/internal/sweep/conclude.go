@@ -123,7 +123,13 @@ func (p Point) serverNote() string {
 		return ""
 	}
 	load := ""
-	if cores := p.Capacity.Cores; cores > 0 && p.LoadAvg > float64(cores) {
+	switch cores := p.Capacity.Cores; {
+	case p.CPU != nil:
+		// Measured over the window itself: better than a load average.
+		if p.CPU.OthersBusy >= 0.05 {
+			load = fmt.Sprintf("; the machine was %s, so the services got less CPU than the model's whole cores", p.CPU.busyText())
+		}
+	case cores > 0 && p.LoadAvg > float64(cores):
 		load = fmt.Sprintf("; the machine's load average was %.1f on %d cores, so the services got less CPU than the model's whole cores", p.LoadAvg, cores)
 	}
 	return fmt.Sprintf(" (/metrics: the %s was busy %.1f ms per request, the model expects %.1f ms%s)", p.Server.Station, p.Server.PerRequestMS, p.ModelServerMS(), load)

@@ -233,10 +233,16 @@ func TestConclusion(t *testing.T) {
 	r.Points[3].MeasuredRPS = r.Points[3].PredictedRPS * 0.8
 	r.Points[3].Server = ServerTime{Station: queueing.StationScoringPool, PerRequestMS: 148.4, CapacityRPS: 53.9}
 	r.Points[3].LoadAvg = 14
+	r.Points[3].CPU = nil // not measured: the load average stands in
 	_, _, misses := r.Accuracy()
 	if len(misses) != 1 || !strings.Contains(misses[0].Verdict(), "the model got the scoring pool wrong") ||
 		!strings.Contains(misses[0].Verdict(), "/metrics: the scoring pool was busy 148.4 ms per request, the model expects 120.8 ms; the machine's load average was 14.0 on 2 cores") {
 		t.Errorf("misses: %s", misses[0].Verdict())
+	}
+	// Measured, the machine's busy share over the window replaces it.
+	r.Points[3].CPU = &CPU{MachineBusy: 1, OthersBusy: 0.55}
+	if v := r.Points[3].Verdict(); !strings.Contains(v, "the model expects 120.8 ms; the machine was 100 % busy, other processes 55 %, so the services got less CPU") {
+		t.Errorf("verdict with the machine measured: %s", v)
 	}
 }
 

@@ -88,7 +88,19 @@ func (p Point) cpuNote() string {
 		pr.Total, pr.Scoring, pr.Model, pr.Store, pr.Loadgen, p.ModelCPUMS(), c.busyText())
 	if cores := p.Capacity.Cores; cores > 0 && pr.Total > 0 {
 		left := float64(cores) * (1 - c.OthersBusy)
-		s += fmt.Sprintf("; what the others left of the %d cores allows %.2f / %.1f ms = %.1f req/s", cores, left, pr.Total, left/pr.Total*1000)
+		allows := left / pr.Total * 1000
+		s += fmt.Sprintf("; what the others left of the %d cores allows %.2f / %.1f ms = %.1f req/s", cores, left, pr.Total, allows)
+		// Which of the two took the difference, when the measured CPU
+		// accounts for the measured rate.
+		over := pr.Total/p.ModelCPUMS() - 1
+		if math.Abs(allows-p.MeasuredRPS) <= Tolerance/100*p.MeasuredRPS {
+			switch {
+			case over > Tolerance/100:
+				s += fmt.Sprintf(": the processes cost %.0f %% more CPU per request than the model says", over*100)
+			case math.Abs(over) <= Tolerance/100 && c.OthersBusy >= 0.05:
+				s += ": the processes cost what the model says, and other processes took the difference"
+			}
+		}
 	}
 	return s
 }

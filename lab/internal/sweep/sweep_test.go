@@ -265,9 +265,18 @@ func TestCPUVerdict(t *testing.T) {
 		MachineBusy: 0.985, OthersBusy: 0.04, Steal: 0.012, Seconds: 9}
 	want := "-14.7 %: the model got the CPU wrong: it does less than cores / CPU per request = 2 / 21.40 ms says: " +
 		"measured 23.6 ms of CPU per request across the processes (scoring 22.6, model 0.8, store 0.15, loadgen 0.10), the model 21.4 ms; " +
-		"the machine was 98 % busy, other processes 4 %, hypervisor steal 1 %; what the others left of the 2 cores allows 1.92 / 23.6 ms = 81.2 req/s"
+		"the machine was 98 % busy, other processes 4 %, hypervisor steal 1 %; what the others left of the 2 cores allows 1.92 / 23.6 ms = 81.2 req/s: the processes cost 11 % more CPU per request than the model says"
 	if got := p.Verdict(); got != want {
 		t.Errorf("verdict\n got %s\nwant %s", got, want)
+	}
+	// Which took the difference: the processes' CPU per request, or other processes.
+	p.CPU.OthersBusy, p.CPU.PerRequestMS.Total = 0.02, 24.4 // 1.96 / 24.4 ms = 80.3 req/s
+	if got := p.Verdict(); !strings.HasSuffix(got, "= 80.3 req/s: the processes cost 14 % more CPU per request than the model says") {
+		t.Errorf("verdict, the processes over the model: %s", got)
+	}
+	p.CPU.OthersBusy, p.CPU.PerRequestMS.Total = 0.15, 21.4 // 1.70 / 21.4 ms = 79.4 req/s
+	if got := p.Verdict(); !strings.HasSuffix(got, "= 79.4 req/s: the processes cost what the model says, and other processes took the difference") {
+		t.Errorf("verdict, other processes: %s", got)
 	}
 	p.CPU = nil
 	if got := p.Verdict(); !strings.HasSuffix(got, "says (CPU per request not measured)") {

@@ -343,7 +343,8 @@ func TestWriteGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"<strong>Crossover:</strong>", `src="data:image/png;base64,`, "≥ 1190.0 (generator-bound)",
-		`<a href="sweep_cpu-cost_20_async.html">`, queueing.StationScoringLoop} {
+		`<a href="sweep_cpu-cost_20_async.html">`, queueing.StationScoringLoop,
+		"<th>CPU ms/request, measured / model</th>", "<td>21.4 / 21.4</td><td>90 % busy, other processes 5 %</td>"} {
 		if !bytes.Contains(html, []byte(want)) {
 			t.Errorf("index.html lacks %q", want)
 		}

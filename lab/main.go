@@ -9,11 +9,15 @@
 // `lab report DIR` rebuilds a finished run's report from its folder. See
 // `lab run --help`.
 //
-// main is the shared front door (predictlab/internal/cli): the first
+// The program is predictlab/lab/command; main is the shared front door
+// (predictlab/internal/cli): the first
 // SIGINT, SIGTERM or SIGHUP stops the children and writes the partial
 // report; a second kills the children at once.
 package main
 
-import "predictlab/internal/cli"
+import (
+	"predictlab/internal/cli"
+	"predictlab/lab/command"
+)
 
-func main() { cli.Main("lab", run) }
+func main() { cli.Main("lab", command.Run) }

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"context"
@@ -36,7 +36,7 @@ var loadgenBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	tmp.Close()
-	cmd := exec.Command("go", "build", "-o", tmp.Name(), ".")
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), "predictlab/loadgen")
 	cmd.Env = buildEnv
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp.Name())

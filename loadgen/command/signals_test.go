@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"errors"
@@ -15,12 +15,12 @@ import (
 	"predictlab/internal/locustcsv"
 )
 
-// buildLoadgen builds this command into a temp dir, for tests that need a
+// buildLoadgen builds the loadgen program into a temp dir, for tests that need a
 // real process (signals, broken pipes).
 func buildLoadgen(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "loadgen")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-o", bin, "predictlab/loadgen")
 	cmd.Env = append(os.Environ(), "HOME="+origHome) // the go command's caches live there
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

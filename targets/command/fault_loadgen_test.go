@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bytes"
@@ -57,8 +57,8 @@ func buildPrograms(t *testing.T, names ...string) string {
 	}
 	dir := t.TempDir()
 	for _, name := range names {
-		cmd := exec.Command(goTool, "build", "-o", filepath.Join(dir, name), "./"+name)
-		cmd.Dir = ".." // the module root; HOME (and so the build cache) is left as is
+		// HOME (and so the build cache) is left as is.
+		cmd := exec.Command(goTool, "build", "-o", filepath.Join(dir, name), "predictlab/"+name)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Skipf("cannot build %s: %v\n%s", name, err, out)
 		}

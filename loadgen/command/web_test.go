@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bytes"
@@ -71,7 +71,7 @@ func startLoadgen(t *testing.T, args ...string) (*logWatch, func() error) {
 	stderr := &logWatch{url: make(chan string, 1)}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, args, io.Discard, stderr) }()
+	go func() { errc <- Run(ctx, args, io.Discard, stderr) }()
 	var once sync.Once
 	var runErr error
 	stop := func() error {
@@ -155,7 +155,7 @@ func TestHeadlessHTMLReport(t *testing.T) {
 	tgt := predictTarget(t)
 	path := filepath.Join(t.TempDir(), "headless.html")
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"--host", tgt.URL, "--headless", "-u", "4", "-r", "4", "-t", "5s",
+	err := Run(context.Background(), []string{"--host", tgt.URL, "--headless", "-u", "4", "-r", "4", "-t", "5s",
 		"--only-summary", "--html", path, "ApiSyncUser"}, io.Discard, &syncBuffer{b: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
@@ -197,7 +197,7 @@ func TestAutostartAutoquit(t *testing.T) {
 	tgt := predictTarget(t)
 	path := filepath.Join(t.TempDir(), "auto.html")
 	stderr := &logWatch{url: make(chan string, 1)}
-	err := run(context.Background(), []string{"--host", tgt.URL, "--web-port", "0", "--autostart", "--autoquit", "0",
+	err := Run(context.Background(), []string{"--host", tgt.URL, "--web-port", "0", "--autostart", "--autoquit", "0",
 		"-u", "2", "-r", "2", "-t", "2s", "--html", path, "ApiSyncUser"}, io.Discard, stderr)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr)
@@ -229,7 +229,7 @@ func TestWebModeConfigErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			err := run(context.Background(), tc.args, io.Discard, &syncBuffer{b: &stderr})
+			err := Run(context.Background(), tc.args, io.Discard, &syncBuffer{b: &stderr})
 			if exitCode(err, io.Discard) != 1 || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("err %v, stderr:\n%s", err, stderr.String())
 			}

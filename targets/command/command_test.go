@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func testAll(t *testing.T, password string) {
 	if password != "" {
 		args = append(args, "--feature-store-password", password)
 	}
-	go func() { runErr <- run(ctx, args, io.Discard, io.Discard) }()
+	go func() { runErr <- Run(ctx, args, io.Discard, io.Discard) }()
 
 	for i, route := range []targetsapi.Target{targetsapi.Sync, targetsapi.Sync, targetsapi.Async, targetsapi.Async} {
 		base := fmt.Sprintf("http://127.0.0.1:%d", ports[i])
@@ -104,7 +104,7 @@ func TestAllPortInUse(t *testing.T) {
 				t.Fatalf("listen: %v", err)
 			}
 			defer ln.Close()
-			err = run(context.Background(), allArgs(ports), io.Discard, io.Discard)
+			err = Run(context.Background(), allArgs(ports), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("targets all with port %d taken: %v, want a one-line 'address already in use' error", ports[busy], err)
 			}
@@ -134,7 +134,7 @@ func TestSingleServicePortInUse(t *testing.T) {
 		{"scoring", "--style", "eventloop", "--addr", addr},
 		{"featurestore", "--addr", addr},
 	} {
-		err := run(context.Background(), args, io.Discard, io.Discard)
+		err := Run(context.Background(), args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			t.Errorf("%v: %v, want 'address already in use'", args, err)
 		}
@@ -146,14 +146,14 @@ func TestHealthcheck(t *testing.T) {
 	defer ok.Close()
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
 	defer bad.Close()
-	if err := run(context.Background(), []string{"healthcheck", ok.URL}, io.Discard, io.Discard); err != nil {
+	if err := Run(context.Background(), []string{"healthcheck", ok.URL}, io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck of a 200: %v", err)
 	}
-	if err := run(context.Background(), []string{"healthcheck", bad.URL}, io.Discard, io.Discard); err == nil {
+	if err := Run(context.Background(), []string{"healthcheck", bad.URL}, io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck of a 503 succeeded")
 	}
 	dead := testutil.FreePorts(t, 1)[0]
-	if err := run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/", dead)}, io.Discard, io.Discard); err == nil {
+	if err := Run(context.Background(), []string{"healthcheck", fmt.Sprintf("http://127.0.0.1:%d/", dead)}, io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck of a closed port succeeded")
 	}
 }
@@ -172,14 +172,14 @@ func TestUsageErrors(t *testing.T) {
 		{"all", "--log-level", "loud"},
 		{"model", "--no-such-flag"},
 	} {
-		err := run(context.Background(), args, io.Discard, io.Discard)
+		err := Run(context.Background(), args, io.Discard, io.Discard)
 		var ue *usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"scoring", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--model-url") {
+	if err := Run(context.Background(), []string{"scoring", "--help"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--model-url") {
 		t.Errorf("scoring --help: %v, output %q", err, out.String())
 	}
 }
@@ -197,7 +197,7 @@ func TestScoringSeedFeatures(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- run(ctx, []string{"scoring", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--feature-store", "redis://" + m.Addr(),
+		runErr <- Run(ctx, []string{"scoring", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--feature-store", "redis://" + m.Addr(),
 			"--seed-features", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d"+targetsapi.HealthPath, port), runErr)
@@ -212,7 +212,7 @@ func TestScoringSeedFeatures(t *testing.T) {
 	}
 
 	dead := testutil.FreePorts(t, 1)[0]
-	err = run(context.Background(), []string{"scoring", "--addr", "127.0.0.1:0", "--seed-features",
+	err = Run(context.Background(), []string{"scoring", "--addr", "127.0.0.1:0", "--seed-features",
 		"--feature-store", fmt.Sprintf("redis://127.0.0.1:%d", dead), "--store-timeout", "200ms"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "seed features") {
 		t.Fatalf("scoring --seed-features with no store: %v, want a seed error", err)

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"context"
@@ -21,10 +21,10 @@ import (
 	"predictlab/loadgen/internal/users"
 )
 
-// run is the whole command (cli.RunFunc): parse flags, set up, choose the
-// mode and run the test. Its error carries Locust's exit code (see
-// exitError).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Run is the whole loadgen program (a cli.RunFunc, what main hands to
+// cli.Main): parse flags, set up, choose the mode and run the test. Its
+// error carries Locust's exit code (see exitError).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return exitError(runCommand(ctx, args, stdout, stderr))
 }
 

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"encoding/json"
@@ -35,7 +35,7 @@ func startTargets(b *testing.B) *targetsProc {
 	bin := os.Getenv("TARGETS_BIN")
 	if bin == "" {
 		bin = filepath.Join(b.TempDir(), "targets")
-		out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", bin, "predictlab/targets").CombinedOutput()
 		if err != nil {
 			b.Fatalf("build targets: %v\n%s", err, out)
 		}

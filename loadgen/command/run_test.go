@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ import (
 // runArgs runs the command and returns its error and outputs.
 func runArgs(ctx context.Context, args ...string) (error, string, string) {
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, args, &stdout, &stderr)
+	err := Run(ctx, args, &stdout, &stderr)
 	return err, stdout.String(), stderr.String()
 }
 
@@ -397,7 +397,7 @@ func TestShowTaskRatio(t *testing.T) {
 	unnamed := filepath.Join(dir, "unnamed.yaml")
 	os.WriteFile(unnamed, []byte("users:\n  - name: U\n    tasks:\n      - {path: /a, weight: 3}\n      - {method: POST, path: /b}\n"), 0o644)
 	locust := func(name string) string {
-		b, err := os.ReadFile(filepath.Join("internal", "ratio", "testdata", "locust", name+".txt"))
+		b, err := os.ReadFile(filepath.Join("..", "internal", "ratio", "testdata", "locust", name+".txt"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"context"
@@ -17,14 +17,15 @@ import (
 	"predictlab/internal/testutil"
 )
 
-// runMainEnv makes the test binary run targets' main instead of the tests, so the
-// signal tests drive the real program in a child process without a build step.
+// runMainEnv makes the test binary run what targets' main runs instead of the tests, so
+// the signal tests drive the real program in a child process without a build step.
 const runMainEnv = "PREDICTLAB_TARGETS_TEST_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(runMainEnv) == "1" {
 		os.Args = append([]string{"targets"}, strings.Fields(os.Getenv(runMainEnv+"_ARGS"))...)
-		main()
+		SetUpProcess()
+		cli.Main("targets", Run)
 		return
 	}
 	os.Exit(m.Run())

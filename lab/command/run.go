@@ -1,4 +1,8 @@
-package main
+// Package command is the lab program (run, report and sweep; see its main package,
+// predictlab/lab): Run is given to cli.Main by lab's own main and by the multi-call
+// binary cmd/predictlab. It is a package of its own, not package main, so that one
+// binary can hold the three programs.
+package command
 
 import (
 	"context"
@@ -54,8 +58,9 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintln(w, "\nExamples:\n  lab run --profile quick\n  lab run --profile smoke --out /tmp/lab --only sync --experiments 1,2\n  lab run --profile quick --loadgen-workers 2\n  lab run --external --sync-url http://localhost:5001 --async-url http://localhost:8001 \\\n      --sync-workers 8 --async-loops 1 --model-delay 40ms-50ms --fanout 2 --cpu-cost 0s")
 }
 
-// run is the whole program: it dispatches to a subcommand.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Run is the whole lab program (a cli.RunFunc, what main hands to cli.Main): it
+// dispatches to a subcommand.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
 		fmt.Fprintln(stdout, cli.VersionLine("lab"))
 		return nil

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bufio"
@@ -300,7 +300,7 @@ func TestPortTaken(t *testing.T) {
 	ports[1] = taken
 	var stdout, stderr bytes.Buffer
 	out := filepath.Join(dir, "out")
-	err = run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
+	err = Run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
 		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
 		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
 		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", fake, "--loadgen-bin", fake}, &stdout, &stderr)
@@ -336,7 +336,7 @@ func TestCLI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tc.args, &stdout, &stderr)
+			err := Run(context.Background(), tc.args, &stdout, &stderr)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("err = %v, want error %v", err, tc.wantErr)
 			}
@@ -363,7 +363,7 @@ func TestServiceFailsToStart(t *testing.T) {
 	ports := freePorts(t, 5)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
+	err := Run(context.Background(), []string{"run", "--profile", "smoke", "--out", out,
 		"--sync-model-port", strconv.Itoa(ports[0]), "--sync-scoring-port", strconv.Itoa(ports[1]),
 		"--async-model-port", strconv.Itoa(ports[2]), "--async-scoring-port", strconv.Itoa(ports[3]),
 		"--store-port", strconv.Itoa(ports[4]), "--targets-bin", targets, "--loadgen-bin", loadgen}, &stdout, &stderr)
@@ -395,7 +395,7 @@ func TestUsageExitCode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := run(context.Background(), tc.args, io.Discard, io.Discard)
+			err := Run(context.Background(), tc.args, io.Discard, io.Discard)
 			code := 1
 			var ee *cli.ExitError
 			if errors.As(err, &ee) {
@@ -452,7 +452,7 @@ func TestOutputFolder(t *testing.T) {
 			}
 		})
 	}
-	err = run(context.Background(), []string{"run", "--profile", "smoke", "--out", used, "--targets-bin", "/bin/sh", "--loadgen-bin", "/bin/sh"}, io.Discard, io.Discard)
+	err = Run(context.Background(), []string{"run", "--profile", "smoke", "--out", used, "--targets-bin", "/bin/sh", "--loadgen-bin", "/bin/sh"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "not empty") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("lab run into a used folder: %v, want a one-line refusal", err)
 	}

@@ -3,6 +3,7 @@ package docker_test
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -580,18 +581,34 @@ func imageFiles(t *testing.T, image, dir string) map[string]tar.Header {
 	}
 }
 
-// testDockerLab runs `make docker-lab PROFILE=smoke` in the project folder and checks the
-// report it leaves in ./output.
+// labUID and labGID are who runs `make docker-lab` when the test runs as root: a user
+// with no name and no privilege, who reaches the engine only through its socket's group.
+const labUID, labGID = 4242, 4242
+
+// testDockerLab runs `make docker-lab PROFILE=smoke` and checks the report it leaves in
+// ./output, all owned by the user who ran make, and that the lab container ran as that
+// user. Run by root this would prove little (the container then runs as root too), so a
+// test running as root runs make as labUID:labGID instead, in a copy of the project.
 func testDockerLab(t *testing.T, p *project) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("no make")
 	}
-	out, err := tryRun(t, 10*time.Minute, p.dir, p.env, "make", "docker-lab", "PROFILE=smoke",
-		"COMPOSE="+strings.Join(p.compose, " "), "VERSION=enginetest", "COMMIT="+p.name) // the version `up` built
+	dir, env, uid, gid := p.dir, p.env, os.Getuid(), os.Getgid()
+	argv := []string{"make", "docker-lab", "PROFILE=smoke", "COMPOSE=" + strings.Join(p.compose, " "),
+		"VERSION=enginetest", "COMMIT=" + p.name} // the version `up` built
+	if uid == 0 {
+		uid, gid = labUID, labGID
+		dir, env = unprivilegedCopy(t, p, uid, gid)
+		argv = append(unprivileged(t, uid, gid), argv...)
+	}
+	t.Logf("make docker-lab as %d:%d in %s", uid, gid, dir)
+	watch := watchLab(p)
+	out, err := tryRun(t, 10*time.Minute, dir, env, argv[0], argv[1:]...)
+	ran := watch.stop()
 	if err != nil {
 		t.Fatalf("make docker-lab PROFILE=smoke: %v\n%s", err, out)
 	}
-	runs, _ := filepath.Glob(filepath.Join(p.dir, "output", "docker-*"))
+	runs, _ := filepath.Glob(filepath.Join(dir, "output", "docker-*"))
 	if len(runs) != 1 {
 		t.Fatalf("output/docker-* = %q, want one run folder\n%s", runs, out)
 	}
@@ -617,7 +634,8 @@ func testDockerLab(t *testing.T, p *project) {
 		}
 	}
 	// Everything the container wrote belongs to the user who ran make.
-	err = filepath.WalkDir(filepath.Join(p.dir, "output"), func(path string, d os.DirEntry, err error) error {
+	files := 0
+	err = filepath.WalkDir(filepath.Join(dir, "output"), func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -625,14 +643,171 @@ func testDockerLab(t *testing.T, p *project) {
 		if err != nil {
 			return err
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
-			t.Errorf("%s is owned by %d:%d, want %d:%d", path, st.Uid, st.Gid, os.Getuid(), os.Getgid())
+		files++
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("stat %s: no owner", path)
+		}
+		if int(st.Uid) != uid || int(st.Gid) != gid {
+			t.Errorf("%s is owned by %d:%d, want %d:%d", path, st.Uid, st.Gid, uid, gid)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Error(err)
 	}
+	t.Logf("%d files and folders under output/, all owned by %d:%d", files, uid, gid)
+	// And so did the container's processes, as the kernel saw them while it ran.
+	if len(ran) == 0 {
+		t.Errorf("no lab container seen running during make docker-lab")
+	}
+	for id, c := range ran {
+		if c.user != fmt.Sprintf("%d:%d", uid, gid) {
+			t.Errorf("lab container %.12s: user %q, want %d:%d", id, c.user, uid, gid)
+		}
+		for _, pr := range c.procs {
+			if pr.uid != uid || pr.gid != gid {
+				t.Errorf("lab container %.12s: %q ran as %d:%d, want %d:%d", id, pr.args, pr.uid, pr.gid, uid, gid)
+			}
+		}
+		t.Logf("lab container %.12s: user %s, processes %+v", id, c.user, c.procs)
+	}
+}
+
+// unprivileged returns the command prefix that runs a command as uid:gid with, as its
+// one supplementary group, the group of the engine's socket (so that it can use the
+// engine as a member of the docker group would). setpriv is util-linux's.
+func unprivileged(t *testing.T, uid, gid int) []string {
+	t.Helper()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("running make as %d:%d needs setpriv (util-linux): %v", uid, gid, err)
+	}
+	groups := "--clear-groups" // an engine over TCP needs no group
+	if host := os.Getenv("DOCKER_HOST"); host == "" || strings.HasPrefix(host, "unix://") {
+		sock := cmp.Or(strings.TrimPrefix(host, "unix://"), "/var/run/docker.sock")
+		fi, err := os.Stat(sock)
+		if err != nil {
+			t.Fatalf("engine socket: %v", err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode().Perm()&0o060 != 0o060 {
+			t.Fatalf("engine socket %s has mode %s: its group %d cannot use it, so neither can uid %d", sock, fi.Mode(), st.Gid, uid)
+		}
+		groups = "--groups=" + strconv.Itoa(int(st.Gid))
+	}
+	return []string{setpriv, "--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), groups, "--"}
+}
+
+// unprivilegedCopy copies the project for uid:gid and returns its folder and the
+// environment to run make there with (a HOME of its own). The copy keeps the files'
+// owner (root) and modes: the build cache keys on them, and a copy owned by uid would
+// rebuild the image from scratch (minutes) for nothing. uid can read all of it and
+// write where make and the lab write: the project folder and output/. Everything is
+// in t's temporary folder, which root removes at the end whoever owns the files.
+func unprivilegedCopy(t *testing.T, p *project, uid, gid int) (dir string, env []string) {
+	t.Helper()
+	tmp := t.TempDir()
+	// t.TempDir's parent is private to root: let uid through it (not list it).
+	if err := os.Chmod(filepath.Dir(tmp), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	dir, home := filepath.Join(tmp, "predictlab"), filepath.Join(tmp, "home")
+	run(t, 5*time.Minute, "", nil, "cp", "-a", p.dir, dir)
+	for _, d := range []string{filepath.Join(dir, "output"), home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{tmp, dir, filepath.Join(dir, "output"), home} {
+		if err := os.Chown(d, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, append(slices.Clone(p.env), "HOME="+home)
+}
+
+// labRun is what one lab container ran as: the user the engine was given, and the
+// processes in it with their uid and gid as the kernel has them (docker top).
+type labRun struct {
+	user  string
+	procs []labProc
+}
+
+type labProc struct {
+	uid, gid int
+	args     string
+}
+
+// isLab reports whether the process is the lab (its init process names it too, later on
+// its command line).
+func (p labProc) isLab() bool { return strings.HasPrefix(p.args, "/usr/local/bin/lab ") }
+
+// labWatch polls the project's lab containers (compose run's) while make runs.
+type labWatch struct {
+	done chan struct{}
+	ran  chan map[string]labRun
+}
+
+// watchLab starts polling the project's running lab containers every half second until
+// stop; the container has gone (--rm) by the time make returns.
+func watchLab(p *project) *labWatch {
+	w := &labWatch{done: make(chan struct{}), ran: make(chan map[string]labRun, 1)}
+	docker := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "docker", args...).Output()
+		return string(out), err
+	}
+	go func() {
+		ran := map[string]labRun{}
+		defer func() { w.ran <- ran }()
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			ids, _ := docker("ps", "-q", "--no-trunc", "--filter", "label=com.docker.compose.project="+p.name,
+				"--filter", "label=com.docker.compose.service=lab")
+			for _, id := range strings.Fields(ids) {
+				if _, seen := ran[id]; seen {
+					continue
+				}
+				user, err := docker("inspect", "--format", "{{.Config.User}}", id)
+				if err != nil {
+					continue // gone already
+				}
+				top, err := docker("top", id, "-eo", "pid,uid,gid,args")
+				if err != nil {
+					continue
+				}
+				r := labRun{user: strings.TrimSpace(user)}
+				for _, line := range strings.Split(strings.TrimSpace(top), "\n")[1:] {
+					f := strings.Fields(line)
+					if len(f) < 4 {
+						continue
+					}
+					uid, _ := strconv.Atoi(f[1])
+					gid, _ := strconv.Atoi(f[2])
+					r.procs = append(r.procs, labProc{uid: uid, gid: gid, args: strings.Join(f[3:], " ")})
+				}
+				// Recorded once the lab itself runs: before, the init process may be alone.
+				if slices.ContainsFunc(r.procs, labProc.isLab) {
+					ran[id] = r
+				}
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the polling and returns what each lab container seen ran as, by id.
+func (w *labWatch) stop() map[string]labRun {
+	close(w.done)
+	return <-w.ran
 }
 
 // prober sends the seed's request to a scoring service every 20 ms and records the

@@ -341,13 +341,19 @@ func workerID(t *testing.T, w *workerProc) string {
 // masterProc starts `loadgen --master` headless on port with args.
 func startMasterProc(t *testing.T, port int, args ...string) *workerProc {
 	t.Helper()
+	return startLoadgenProc(t, append([]string{"--master", "--headless", "--master-bind-host", "127.0.0.1",
+		"--master-bind-port", strconv.Itoa(port)}, args...)...)
+}
+
+// startLoadgenProc starts loadgen with args, stopped (killed) at the test's end.
+func startLoadgenProc(t *testing.T, args ...string) *workerProc {
+	t.Helper()
 	bin, err := loadgenBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &workerProc{out: &locusttest.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"--master", "--headless", "--master-bind-host", "127.0.0.1",
-		"--master-bind-port", strconv.Itoa(port)}, args...)...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	p.cmd.Dir = t.TempDir()
@@ -552,5 +558,36 @@ func TestDistributedBadInput(t *testing.T) {
 				t.Errorf("exit code %d, stderr %q; want %d and %q", c, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// A web-UI master with --autostart starts its test only once --expect-workers
+// workers are ready, as Locust's master does, not before any worker could take
+// a user (which would leave it waiting for a start that never comes).
+func TestDistributedAutostartWaitsForWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a distributed test: skipped with -short")
+	}
+	t.Parallel()
+	tg := locusttest.NewTarget(t, 5*time.Millisecond)
+	port, web := locusttest.FreePort(t), locusttest.FreePort(t)
+	m := startLoadgenProc(t, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", strconv.Itoa(port),
+		"--web-host", "127.0.0.1", "--web-port", strconv.Itoa(web), "--autostart", "--autoquit", "0",
+		"--expect-workers", "1", "-u", "4", "-r", "4", "-t", "3s", "--host", tg.URL, "ApiSyncUser")
+	waitOutput(t, m.out, `Waiting for workers to be ready, 0 of 1 connected`, 20*time.Second)
+	startWorkerProc(t, port) // stopped at the test's end if the master's quit did not reach it
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("master exit code %d; output:\n%s", code, m.out)
+	}
+	out := m.out.String()
+	rows, err := locusttest.FinalTable(out)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if agg := rows["Aggregated"]; agg.Requests == 0 || !strings.Contains(out, `All users spawned: {"ApiSyncUser": 4} (4 total users)`) {
+		t.Errorf("the test did not run on the worker (%+v); master output:\n%s", agg, out)
+	}
+	if strings.Contains(out, "You can't start a distributed test") {
+		t.Errorf("the master tried to start before its worker was ready:\n%s", out)
 	}
 }

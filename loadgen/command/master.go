@@ -45,15 +45,25 @@ func runMaster(ctx context.Context, cfg *config.Config, test session.Test, logge
 	}
 	defer m.Close()
 	defer m.Quit() // a web-UI master's workers quit with it
-	if cfg.Headless {
+	// Locust's master starts a test by itself (headless, or --autostart from the web UI)
+	// only once --expect-workers workers are ready.
+	waitForWorkers := func(ctx context.Context) error {
 		err := m.WaitForWorkers(ctx, cfg.ExpectWorkers, time.Duration(cfg.ExpectWorkersMaxWait)*time.Second)
 		if errors.Is(err, master.ErrGaveUp) {
 			mainLog.Error().Msg("Gave up waiting for workers to connect")
 			return cli.Exit(exitBadInput, nil)
 		}
-		if err != nil {
-			return nil // interrupted while waiting
+		return err
+	}
+	if cfg.Headless {
+		if err := waitForWorkers(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted while waiting
+			}
+			return err
 		}
+	} else {
+		test.BeforeAutostart = waitForWorkers
 	}
 	test.NewEngine = func(host string, st *stats.Stats, onSpawned func()) (session.Engine, error) {
 		m.SetStats(st)

@@ -83,8 +83,9 @@ type Config struct {
 	// master listens for workers.
 	MasterBindHost string `json:"master_bind_host,omitempty"`
 	MasterBindPort int    `json:"master_bind_port,omitempty"`
-	// ExpectWorkers is how many workers a headless master waits for before
-	// it starts, for at most ExpectWorkersMaxWait seconds (0 = forever).
+	// ExpectWorkers is how many workers a master waits for before it starts
+	// a test by itself (headless, or --autostart from the web UI), for at
+	// most ExpectWorkersMaxWait seconds (0 = forever).
 	ExpectWorkers        int  `json:"expect_workers,omitempty"`
 	ExpectWorkersMaxWait int  `json:"expect_workers_max_wait,omitempty"`
 	EnableRebalancing    bool `json:"enable_rebalancing,omitempty"`

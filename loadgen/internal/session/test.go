@@ -53,6 +53,11 @@ type Test struct {
 	// workers' timeline, since the master process sends no requests;
 	// called once the test has ended, and by the web UI while it runs.
 	SelfCheck func(own loadgenjson.SelfCheck) loadgenjson.SelfCheck
+	// BeforeAutostart, when set (a master), runs before --autostart starts
+	// the test from the web UI, which is already serving: Locust's master
+	// waits there for --expect-workers to be ready. An error other than
+	// ctx's ends the run with it.
+	BeforeAutostart func(ctx context.Context) error
 }
 
 // failed is the error of a run that could not start or finish for a reason

@@ -192,7 +192,15 @@ func RunWeb(ctx context.Context, t Test) error {
 		return <-serveDone
 	}
 
-	if cfg.Autostart {
+	if cfg.Autostart && t.BeforeAutostart != nil {
+		if err := t.BeforeAutostart(ctx); err != nil && ctx.Err() == nil {
+			stopLoop()
+			<-loopDone
+			_ = shutdownWeb()
+			return err
+		}
+	}
+	if cfg.Autostart && ctx.Err() == nil {
 		if cfg.RunTime > 0 {
 			mainLog.Info().Msgf("Run time limit set to %d seconds", int64(cfg.RunTime/time.Second))
 		}

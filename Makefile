@@ -73,9 +73,9 @@ DOCKER_ENV = PREDICTLAB_VERSION=$(VERSION) PREDICTLAB_COMMIT=$(COMMIT)
 up: docker-build
 	$(DOCKER_ENV) $(COMPOSE) up
 
-## down: stop and remove the compose containers (the lab's and the web UI's too)
+## down: stop and remove the compose containers (the lab's, the web UI's and the distributed profile's too)
 down:
-	$(COMPOSE) --profile lab --profile ui down --remove-orphans
+	$(COMPOSE) --profile lab --profile ui --profile distributed down --remove-orphans
 
 ## docker-build: build the one image (predictlab:local) from docker/Dockerfile, through the compose file
 docker-build:

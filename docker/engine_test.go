@@ -161,7 +161,7 @@ func newProject(t *testing.T, compose []string, dir string, imgs testImages) *pr
 		"PREDICTLAB_UI_PORT="+strconv.Itoa(p.ports["loadgen-ui"]),
 	)
 	t.Cleanup(func() {
-		out, err := p.tryCompose(3*time.Minute, "--profile", "lab", "--profile", "ui", "down", "-v", "--remove-orphans", "--timeout", "10")
+		out, err := p.tryCompose(3*time.Minute, "--profile", "lab", "--profile", "ui", "--profile", "distributed", "down", "-v", "--remove-orphans", "--timeout", "10")
 		if err != nil {
 			t.Errorf("cleanup: down -v: %v\n%s", err, out)
 		}

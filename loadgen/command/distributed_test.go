@@ -60,28 +60,7 @@ type workerProc struct {
 
 func startWorkerProc(t *testing.T, port int) *workerProc {
 	t.Helper()
-	bin, err := loadgenBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &workerProc{out: &locusttest.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "--worker", "--master-host", "127.0.0.1", "--master-port", strconv.Itoa(port))
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	p.cmd.Dir = t.TempDir()
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
+	return startLoadgenProc(t, "--worker", "--master-host", "127.0.0.1", "--master-port", strconv.Itoa(port))
 }
 
 // wait waits up to d for the worker to exit and returns its exit code.

@@ -114,7 +114,11 @@ type Master struct {
 	changed     chan struct{} // closed and replaced on every worker event
 	lastSpawnTS float64
 	answered    map[string]bool // workers that said client_stopped or quit since the last Stop began
-	bucketed    bool            // some report had only Locust's buckets (warned once)
+	// stopped are the workers that said client_stopped and not yet client_ready again:
+	// out of workers, but still connected, so a quit must reach them too (a Quit right
+	// after a Stop otherwise misses the worker whose client_ready is still on its way).
+	stopped  map[string]bool
+	bucketed bool // some report had only Locust's buckets (warned once)
 	// checks are this test's workers' self-checks (the latest verdict and
 	// every second sent), by id, kept after a worker quits (its final
 	// report is the test's last word); Check is nil for a worker whose
@@ -140,7 +144,7 @@ func Listen(opts Options) (*Master, error) {
 	m := &Master{
 		opts: opts, log: locustlog.Named(opts.Log, "locust.runners"), srv: srv, cancel: cancel,
 		workers: map[string]*Worker{}, indexes: map[string]int64{}, changed: make(chan struct{}),
-		answered: map[string]bool{}, checks: map[string]*WorkerCheck{},
+		answered: map[string]bool{}, stopped: map[string]bool{}, checks: map[string]*WorkerCheck{},
 	}
 	m.wg.Add(2)
 	go m.receive()
@@ -286,6 +290,7 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 	node := msg.NodeID
 	switch msg.Type {
 	case locustproto.TypeClientReady:
+		delete(m.stopped, id)
 		m.clientReadyLocked(id, msg.Data)
 	case locustproto.TypeHeartbeat:
 		w, ok := m.workers[node]
@@ -356,6 +361,7 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 			return
 		}
 		delete(m.workers, node)
+		m.stopped[node] = true
 		if m.disp != nil {
 			m.disp.RemoveWorker(node)
 			m.restartLocked()
@@ -363,6 +369,7 @@ func (m *Master) handle(id string, msg locustproto.Message) {
 		m.log.Info().Msgf("Worker %s (index %d) reported that it has stopped, removing from running workers", node, w.Index)
 	case locustproto.TypeQuit:
 		m.answered[node] = true
+		delete(m.stopped, node)
 		w, ok := m.workers[node]
 		if !ok {
 			return
@@ -665,11 +672,29 @@ func (m *Master) Stop() {
 		m.send(id, locustproto.Message{Type: typ, NodeID: id})
 		waiting[id] = true
 	}
+	if typ == locustproto.TypeQuit {
+		for id := range m.stopped {
+			if _, in := m.workers[id]; !in {
+				m.send(id, locustproto.Message{Type: typ, NodeID: id})
+				waiting[id] = true
+			}
+		}
+	}
+	// A worker still owes an answer unless it gave one, went missing, or left altogether.
+	owes := func(id string) bool {
+		if m.answered[id] {
+			return false
+		}
+		if w, ok := m.workers[id]; ok {
+			return w.State != StateMissing
+		}
+		return m.stopped[id]
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		left := 0
 		for id := range waiting {
-			if w, ok := m.workers[id]; !m.answered[id] && ok && w.State != StateMissing {
+			if owes(id) {
 				left++
 			}
 		}

@@ -136,3 +136,74 @@ func TestWaitForWorkersGivesUp(t *testing.T) {
 		t.Errorf("WaitForWorkers = %v, want ErrGaveUp", err)
 	}
 }
+
+// A Quit right after a Stop reaches the worker that has answered the stop
+// (client_stopped, so it is out of the worker list) but whose client_ready is
+// not there yet; Quit waits for that worker's quit instead of returning at once
+// and closing the socket under it.
+func TestQuitReachesAStoppedWorker(t *testing.T) {
+	t.Parallel()
+	m, err := Listen(Options{BindAddr: "127.0.0.1:0", Classes: []users.Class{{Name: "A", Weight: 1}}, Stats: stats.New(time.Now), Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const id = "host_stopped"
+	c, err := locustrpc.Dial(context.Background(), m.Addr(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	recv := func(want string) {
+		t.Helper()
+		got := make(chan locustproto.Message, 1)
+		go func() {
+			if msg, err := c.Recv(); err == nil {
+				got <- msg
+			}
+		}()
+		select {
+		case msg := <-got:
+			if msg.Type != want {
+				t.Fatalf("worker received %q, want %q", msg.Type, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("worker received no %q within 5 s", want)
+		}
+	}
+	if err := c.Send(locustproto.ClientReady(id, "2.12.1")); err != nil {
+		t.Fatal(err)
+	}
+	recv(locustproto.TypeAck)
+	if err := m.WaitForWorkers(context.Background(), 1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	stopped := make(chan struct{})
+	go func() { m.Stop(); close(stopped) }()
+	recv(locustproto.TypeStop)
+	if err := c.Send(locustproto.Message{Type: locustproto.TypeClientStopped, NodeID: id}); err != nil {
+		t.Fatal(err)
+	}
+	<-stopped
+
+	quit := make(chan struct{})
+	go func() { m.Quit(); close(quit) }()
+	recv(locustproto.TypeQuit)
+	select {
+	case <-quit:
+		t.Fatal("Quit returned before the worker answered")
+	default:
+	}
+	// The client_ready the stop asked for arrives late, then the answer to the quit.
+	for _, msg := range []locustproto.Message{locustproto.ClientReady(id, "2.12.1"), locustproto.Quit(id)} {
+		if err := c.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-quit:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Quit did not return after the worker's quit")
+	}
+}

@@ -232,13 +232,13 @@ func all() []Profile {
 		AsyncMedianMS: 58, AsyncCapacityLo: 125, AsyncCapacityHi: 140, AsyncKneeLo: 120, AsyncKneeHi: 150,
 		SeedLaptopSyncBP: 85, SeedLaptopAsyBP: 150,
 	}
-	// Past the CPU-bound crossover (≈ 14 ms on 2 cores, see lab sweep
+	// Past the CPU-bound crossover (≈ 13.5 ms on 2 cores, see lab sweep
 	// --knob cpu-cost): one event loop is capped at 1 / c = 50 req/s while
-	// the 8 blocking workers share every core (≈ 65 req/s predicted).
+	// the 8 blocking workers share every core (≈ 66 req/s predicted, 62 measured).
 	cs, ca := targets(CPUCrossoverCost, 0, CPUCrossoverCost, 0)
 	cpu := quick
 	cpu.Name = "cpu"
-	cpu.Summary = "quick timings with 20 ms of scoring CPU per request on both targets, past the CPU-bound crossover: one event loop (≈ 50 req/s) loses to the blocking pool using every core (≈ 65 req/s)"
+	cpu.Summary = "quick timings with 20 ms of scoring CPU per request on both targets, past the CPU-bound crossover: one event loop (≈ 50 req/s) loses to the blocking pool using every core (≈ 66 req/s predicted, 62 measured)"
 	cpu.Sync, cpu.Async = cs, ca
 	return []Profile{full, quick, smoke, seed, cpu}
 }
